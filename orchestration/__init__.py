@@ -1,0 +1,1 @@
+"""The Dagster code location of copytrade: thin assets over the ``copytrade`` library."""
