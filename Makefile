@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export DO_NOT_TRACK := 1
 VENV := .venv/bin
 
-.PHONY: bootstrap test demo ui up down status
+.PHONY: bootstrap test demo ui up down status contracts
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -28,3 +28,7 @@ down:
 
 status:
 	$(VENV)/copytrade services status
+
+## Rebuild the committed venue emulator artifacts from src/copytrade/devchain/contracts/*.sol.
+contracts: bootstrap
+	$(VENV)/python -m copytrade.devchain.solidity

@@ -19,6 +19,10 @@ import enum
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from decimal import Decimal, getcontext
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from copytrade.devchain.rpc import DevRpc
 
 getcontext().prec = 90  # uint256 / 1e30 with every digit
 
@@ -78,6 +82,10 @@ class Intent:
     size_delta_e6: int = 0
     collateral_delta_e6: int = 0
     trigger: Trigger = Trigger.MARKET
+    # Venues that net positions per account and market (Synthetix) can close and open the
+    # other side in one trade: a CLOSE with flip_size_e6 > 0 also opens that much opposite.
+    flip_size_e6: int = 0
+    flip_collateral_e6: int = 0
 
 
 @dataclass(frozen=True)
@@ -118,8 +126,13 @@ class Step:
     ``op`` is one row of the contract's ``Op`` struct (see :mod:`calldata`); ``n_logs`` how
     many logs it emits; ``anchor`` the offset (within those logs) of the log that identifies
     the action in the normalized history (e.g. IncreasePosition, not CollectMarginFees).
-    ``finalize`` lets a venue fill fields that depend on global emission order (position ids,
+    :meth:`Venue.finalize` fills fields that depend on global emission order (position ids,
     funding indices) once the step's place in the chain is known.
+
+    ``shares_anchor``: the step emits nothing of its own; its action is carried by the
+    previous step's anchor log (a Synthetix flip: one PositionModified is a CLOSE and an OPEN).
+    ``position`` is the position the step belongs to (for a flip's OPEN, the new position).
+    ``extra["cash_out_usd"]``: what the trader received in this step (for ledger identities).
     """
 
     intent: Intent
@@ -132,6 +145,7 @@ class Step:
     amounts: Amounts
     position: VenuePosition
     extra: dict = field(default_factory=dict)
+    shares_anchor: bool = False
 
 
 class VenuePosition(ABC):
@@ -169,6 +183,7 @@ class Venue(ABC):
     """A venue emulator: its deployments, its markets, how positions open and how ops encode."""
 
     platform: str  # "gmx", "gtrade", "synthetix"
+    version: str  # "v1", "v2", "v9"/"v10", "perps_v2"
 
     @abstractmethod
     def markets(self) -> list[str]:
@@ -180,3 +195,33 @@ class Venue(ABC):
 
     def finalize(self, steps: list[Step]) -> None:
         """Called once per block with that block's steps of this venue, in emission order."""
+
+    @abstractmethod
+    def deploy(self, rpc: DevRpc, sender: str) -> dict[str, str]:
+        """Deploy this venue's contracts (``copytrade.devchain.deploy.deploy``); returns
+        {contract_key: address}. The venue keeps the addresses for ``registry_rows``."""
+
+    def admin_calls(self, block: int) -> list[tuple[str, bytes]]:
+        """(address, calldata) transactions to send before the ops of ``block`` (e.g. an
+        in-place upgrade); none by default."""
+        return []
+
+    @abstractmethod
+    def registry_rows(self, chain_id: int) -> list[RegistryRow]:
+        """The contract registry rows of this venue's deployments (DESIGN.md §4)."""
+
+
+@dataclass(frozen=True)
+class RegistryRow:
+    """One contract version over one block range (DESIGN.md §4 contract registry)."""
+
+    contract_id: str  # e.g. gmx_v1.devchain.vault
+    platform: str
+    version: str
+    chain_id: int
+    address: str
+    from_block: int
+    to_block: int | None
+    abi: str  # path under copytrade/venues/abis
+    status: str = "historical"
+    contract: str = ""  # the real contract this emulates, e.g. Vault

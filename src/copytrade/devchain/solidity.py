@@ -27,9 +27,15 @@ def _solcjs() -> Path:
     return path
 
 
-def compile_all() -> dict[str, dict]:
-    """Compile every ``contracts/*.sol``; returns {contract name: {abi, bytecode}}."""
-    sources = {p.name: {"content": p.read_text()} for p in sorted(CONTRACTS.glob("*.sol"))}
+def compile_all(only: list[str] | None = None) -> dict[str, dict]:
+    """Compile ``contracts/*.sol`` (or just the named files); {contract name: {abi, bytecode}}."""
+    files = sorted(CONTRACTS.glob("*.sol"))
+    if only:
+        files = [p for p in files if p.name in only]
+        missing = set(only) - {p.name for p in files}
+        if missing:
+            raise FileNotFoundError(f"no such contract source(s): {sorted(missing)}")
+    sources = {p.name: {"content": p.read_text()} for p in files}
     request = {
         "language": "Solidity",
         "sources": sources,
@@ -61,10 +67,10 @@ def compile_all() -> dict[str, dict]:
     return artifacts
 
 
-def write_artifacts() -> list[Path]:
+def write_artifacts(only: list[str] | None = None) -> list[Path]:
     ARTIFACTS.mkdir(exist_ok=True)
     written = []
-    for name, artifact in sorted(compile_all().items()):
+    for name, artifact in sorted(compile_all(only).items()):
         path = ARTIFACTS / f"{name}.json"
         path.write_text(json.dumps(artifact, indent=1, sort_keys=True) + "\n")
         written.append(path)
@@ -80,7 +86,7 @@ def artifact(name: str) -> dict:
     return json.loads(path.read_text())
 
 
-if __name__ == "__main__":  # `make contracts`
-    for p in write_artifacts():
+if __name__ == "__main__":  # `make contracts` (or name .sol files to build just those)
+    for p in write_artifacts(sys.argv[1:] or None):
         print(f"wrote {p.relative_to(HERE.parent.parent.parent)}")
     sys.exit(0)

@@ -19,11 +19,13 @@ from decimal import Decimal
 
 from eth_utils import keccak
 
+from copytrade.devchain.deploy import deploy
 from copytrade.devchain.model import (
     Action,
     Amounts,
     Intent,
     Market,
+    RegistryRow,
     Step,
     Venue,
     VenuePosition,
@@ -310,7 +312,7 @@ class GmxV1Position(VenuePosition):
             realized_pnl_before_fees_usd=usd(adjusted if has_profit else -adjusted),
         )
         return Step(intent, self.venue.contract_key, self.venue.artifact, op, n_logs=4, anchor=2, action=action,
-                    amounts=amounts, position=self)
+                    amounts=amounts, position=self, extra={"cash_out_usd": usd(usd_out_after_fee)})
 
     def _liquidate(self, intent: Intent, price: int) -> Step:
         cum = self._cum(intent.time)
@@ -347,14 +349,36 @@ class GmxV1Venue(Venue):
     version = "v1"
     MARKETS = ("BTC/USD", "ETH/USD", "LINK/USD", "UNI/USD")
 
-    def __init__(self, contract_key: str, layout: str, genesis_time: int) -> None:
+    def __init__(
+        self, contract_key: str, layout: str, genesis_time: int, indexed_from_block: int = 0
+    ) -> None:
         if layout not in ("arbitrum", "avalanche"):
             raise ValueError(f"unknown GMX v1 layout {layout!r}")
         self.contract_key = contract_key
         self.layout = layout
         self.artifact = "GmxV1VaultArbitrum" if layout == "arbitrum" else "GmxV1VaultAvalanche"
+        self.abi = f"gmx_v1/Vault.{layout}.abi.json"
         self.funding = FundingClock(genesis_time)
+        self.indexed_from_block = indexed_from_block
+        self.address: str | None = None
+        self.deploy_block = 0
         self._funding_hour: dict[int, int] = {}
+
+    def deploy(self, rpc, sender: str) -> dict[str, str]:
+        self.address = deploy(rpc, self.artifact, sender)
+        self.deploy_block = rpc.block_number()
+        return {self.contract_key: self.address}
+
+    def registry_rows(self, chain_id: int) -> list[RegistryRow]:
+        assert self.address is not None, "deploy first"
+        return [
+            RegistryRow(
+                contract_id=self.contract_key, platform=self.platform, version=self.version,
+                chain_id=chain_id, address=self.address,
+                from_block=max(self.deploy_block, self.indexed_from_block), to_block=None,
+                abi=self.abi, contract="Vault",
+            )
+        ]
 
     def markets(self) -> list[str]:
         return list(self.MARKETS)

@@ -1,0 +1,91 @@
+"""A small JSON-RPC client for driving the dev chain (deploying, sending batches, mining).
+
+This is the *writer* side; the indexer's reader (adaptive eth_getLogs, retries, finality)
+lives in :mod:`copytrade.chain`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import httpx
+import orjson
+
+
+class RpcError(RuntimeError):
+    def __init__(self, method: str, error: dict) -> None:
+        super().__init__(f"{method}: {error.get('message', error)}")
+        self.method = method
+        self.error = error
+
+
+class DevRpc:
+    def __init__(self, url: str, timeout: float = 120.0) -> None:
+        self.url = url
+        self._client = httpx.Client(timeout=timeout, headers={"content-type": "application/json"})
+        self._ids = itertools.count(1)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> DevRpc:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def call(self, method: str, *params: Any) -> Any:
+        body = orjson.dumps({"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)})
+        response = self._client.post(self.url, content=body)
+        response.raise_for_status()
+        data = orjson.loads(response.content)
+        if "error" in data:
+            raise RpcError(method, data["error"])
+        return data["result"]
+
+    def batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
+        """Several calls in one HTTP request; results in call order."""
+        if not calls:
+            return []
+        payload = [
+            {"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(calls)
+        ]
+        response = self._client.post(self.url, content=orjson.dumps(payload))
+        response.raise_for_status()
+        by_id = {item["id"]: item for item in orjson.loads(response.content)}
+        results = []
+        for i, (method, _) in enumerate(calls):
+            item = by_id[i]
+            if "error" in item:
+                raise RpcError(method, item["error"])
+            results.append(item["result"])
+        return results
+
+    # -- conveniences ----------------------------------------------------------------------
+    def block_number(self) -> int:
+        return int(self.call("eth_blockNumber"), 16)
+
+    def accounts(self) -> list[str]:
+        return [a.lower() for a in self.call("eth_accounts")]
+
+    def send(self, sender: str, to: str | None, data: bytes, gas: int) -> str:
+        tx: dict[str, Any] = {"from": sender, "data": "0x" + data.hex(), "gas": hex(gas)}
+        if to is not None:
+            tx["to"] = to
+        return self.call("eth_sendTransaction", tx)
+
+    def receipt(self, tx_hash: str) -> dict:
+        return self.call("eth_getTransactionReceipt", tx_hash)
+
+    def mine(self, blocks: int = 1, interval: int | None = None) -> None:
+        if interval is None:
+            self.call("anvil_mine", hex(blocks))
+        else:
+            self.call("anvil_mine", hex(blocks), hex(interval))
+
+    def get_logs(self, from_block: int, to_block: int, address: str | list[str] | None = None) -> list[dict]:
+        flt: dict[str, Any] = {"fromBlock": hex(from_block), "toBlock": hex(to_block)}
+        if address is not None:
+            flt["address"] = address
+        return self.call("eth_getLogs", flt)
