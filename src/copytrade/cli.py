@@ -22,6 +22,8 @@ from copytrade.services.stack import Stack
 app = typer.Typer(help="copytrade: copy-trading research for on-chain perp venues.", no_args_is_help=True)
 services_app = typer.Typer(help="Project-local PostgreSQL, Redis and the Dagster instance.", no_args_is_help=True)
 app.add_typer(services_app, name="services")
+devchain_app = typer.Typer(help="The local chain: anvil with venue emulators and a seeded market scenario.", no_args_is_help=True)
+app.add_typer(devchain_app, name="devchain")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -70,6 +72,81 @@ def services_down() -> None:
 def services_status() -> None:
     """Say what runs where."""
     _print_status(Stack.from_env())
+
+
+def _devchain(port: int | None):
+    from copytrade.config import Settings
+    from copytrade.devchain.chain import DevChain
+
+    settings = Settings()
+    return DevChain(settings.resolved_home, port or settings.anvil_port)
+
+
+@devchain_app.command("up")
+def devchain_up(
+    port: int = typer.Option(None, help="anvil port on 127.0.0.1 (default COPYTRADE_ANVIL_PORT or 58545)."),
+    keep_history: bool = typer.Option(
+        False, "--keep-history", help="Keep historical states (enables anvil_reorg; slow for long chains)."
+    ),
+) -> None:
+    """Start anvil, deploy the venue emulators and write the dev-chain registry rows."""
+    from copytrade.devchain.chain import DevChainError
+
+    chain = _devchain(port)
+    try:
+        info, started = chain.up(keep_history=keep_history)
+    except (ServiceError, DevChainError) as exc:
+        _fail(exc)
+    verb = "started" if started else "already running"
+    console.print(f"- anvil {verb} at {info.url} (pid {info.pid}, chain id 31337)")
+    for row in chain.registry_rows():
+        console.print(f"  {row.contract_id:<40} {row.address}  from block {row.from_block}", soft_wrap=True)
+    console.print(f"- registry rows in {chain.registry_file}")
+
+
+@devchain_app.command("down")
+def devchain_down(port: int = typer.Option(None, help="anvil port.")) -> None:
+    """Stop anvil (the chain lives in memory: its state is gone; the ground truth stays)."""
+    pid = _devchain(port).down()
+    console.print(f"- anvil stopped (pid {pid})" if pid else "- anvil was not running")
+
+
+@devchain_app.command("seed")
+def devchain_seed(
+    traders: int = typer.Option(200, help="Number of traders."),
+    days: int = typer.Option(30, help="Days of trading."),
+    seed: int = typer.Option(1, help="Random seed: the same seed gives the same chain."),
+    window: int = typer.Option(300, help="Seconds of trading batched into one block."),
+    port: int = typer.Option(None, help="anvil port."),
+) -> None:
+    """Generate a deterministic market scenario, emit it on chain and write its ground truth."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from copytrade.devchain.chain import DevChainError, ScenarioParams
+
+    chain = _devchain(port)
+    params = ScenarioParams(traders=traders, days=days, seed=seed, window=window)
+    with Progress(
+        TextColumn("[bold]seeding[/] day"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[logs]:,} logs"), TimeElapsedColumn(), console=console,
+    ) as bar:
+        task = bar.add_task("seed", total=days, logs=0)
+        try:
+            manifest = chain.seed(params, lambda d, n, logs: bar.update(task, completed=d, logs=logs))
+        except DevChainError as exc:
+            _fail(exc)
+    emitted = manifest["emitted"]
+    counts = manifest["counts"]
+    console.print(
+        f"- {counts['actions']:,} actions, {counts['positions']:,} positions"
+        f" ({counts.get('LIQUIDATED', 0):,} liquidated), {emitted['logs']:,} logs in"
+        f" {emitted['transactions']:,} transactions over {emitted['blocks']:,} blocks;"
+        f" head {manifest['chain']['head']:,}"
+    )
+    console.print(
+        f"- {manifest['elapsed_seconds']} s, {manifest['logs_per_second']:,} logs/s;"
+        f" ground truth in {chain.ground_truth_dir}"
+    )
 
 
 def _dagster_env(stack: Stack) -> dict[str, str]:

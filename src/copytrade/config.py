@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     redis_port: int = Field(
         56379, ge=1, le=65535, validation_alias=AliasChoices("COPYTRADE_REDIS_PORT")
     )
+    anvil_port: int = Field(
+        58545, ge=1, le=65535, validation_alias=AliasChoices("COPYTRADE_ANVIL_PORT")
+    )
     pg_bin: Path = Field(
         Path("/usr/lib/postgresql/15/bin"), validation_alias=AliasChoices("COPYTRADE_PG_BIN")
     )

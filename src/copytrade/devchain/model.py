@@ -197,13 +197,40 @@ class Venue(ABC):
         """Called once per block with that block's steps of this venue, in emission order."""
 
     @abstractmethod
-    def deploy(self, rpc: DevRpc, sender: str) -> dict[str, str]:
-        """Deploy this venue's contracts (``copytrade.devchain.deploy.deploy``); returns
-        {contract_key: address}. The venue keeps the addresses for ``registry_rows``."""
+    def contract_keys(self) -> list[str]:
+        """Keys of every contract this venue deploys (including implementation contracts)."""
+
+    @property
+    def trader_key(self) -> str:
+        """The name traders are assigned to (one per venue deployment)."""
+        return self.contract_keys()[0]
+
+    @property
+    def addresses(self) -> dict[str, str]:
+        """{contract_key: address} of this venue's deployed contracts."""
+        return self.__dict__.setdefault("_addresses", {})
+
+    @property
+    def deploy_blocks(self) -> dict[str, int]:
+        return self.__dict__.setdefault("_deploy_blocks", {})
+
+    def attach(self, deployed: dict[str, tuple[str, int]]) -> None:
+        """Bind to contracts deployed earlier: {contract_key: (address, deploy block)}."""
+        for key, (address, block) in deployed.items():
+            self.addresses[key] = address
+            self.deploy_blocks[key] = block
+
+    @abstractmethod
+    def deploy(self, rpc: DevRpc, sender: str) -> dict[str, tuple[str, int]]:
+        """Deploy this venue's contracts (with :func:`copytrade.devchain.deploy.deploy`),
+        :meth:`attach` them and return {contract_key: (address, deploy block)}."""
+
+    def admin_blocks(self) -> list[int]:
+        """Blocks before whose ops :meth:`admin_calls` must run (e.g. an in-place upgrade)."""
+        return []
 
     def admin_calls(self, block: int) -> list[tuple[str, bytes]]:
-        """(address, calldata) transactions to send before the ops of ``block`` (e.g. an
-        in-place upgrade); none by default."""
+        """(address, calldata) transactions due at ``block``; mined in ``block - 1``."""
         return []
 
     @abstractmethod

@@ -360,28 +360,28 @@ class GmxV1Venue(Venue):
         self.abi = f"gmx_v1/Vault.{layout}.abi.json"
         self.funding = FundingClock(genesis_time)
         self.indexed_from_block = indexed_from_block
-        self.address: str | None = None
-        self.deploy_block = 0
         self._funding_hour: dict[int, int] = {}
 
-    def deploy(self, rpc, sender: str) -> dict[str, str]:
-        self.address = deploy(rpc, self.artifact, sender)
-        self.deploy_block = rpc.block_number()
-        return {self.contract_key: self.address}
+    def deploy(self, rpc, sender: str) -> dict[str, tuple[str, int]]:
+        deployed = {self.contract_key: (deploy(rpc, self.artifact, sender), rpc.block_number())}
+        self.attach(deployed)
+        return deployed
 
     def registry_rows(self, chain_id: int) -> list[RegistryRow]:
-        assert self.address is not None, "deploy first"
         return [
             RegistryRow(
                 contract_id=self.contract_key, platform=self.platform, version=self.version,
-                chain_id=chain_id, address=self.address,
-                from_block=max(self.deploy_block, self.indexed_from_block), to_block=None,
-                abi=self.abi, contract="Vault",
+                chain_id=chain_id, address=self.addresses[self.contract_key],
+                from_block=max(self.deploy_blocks[self.contract_key], self.indexed_from_block),
+                to_block=None, abi=self.abi, contract="Vault",
             )
         ]
 
     def markets(self) -> list[str]:
         return list(self.MARKETS)
+
+    def contract_keys(self) -> list[str]:
+        return [self.contract_key]
 
     def open_position(self, trader: str, market: Market, is_long: bool) -> GmxV1Position:
         return GmxV1Position(self, trader, market, is_long)
