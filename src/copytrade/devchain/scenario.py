@@ -28,6 +28,8 @@ from copytrade.devchain.model import USD_E6, Action, Intent, Step, Trigger, Venu
 from copytrade.devchain.prices import PricePath
 from copytrade.devchain.traders import Style, Trader
 
+FLIP_PROBABILITY = 0.3  # of a planned close on a netting venue (Synthetix) being a flip
+
 
 @dataclass(frozen=True)
 class Clock:
@@ -164,18 +166,12 @@ class Scenario:
         trader, style, rng = state.trader, state.trader.style, state.rng
         time = state.next_open
         market = trader.markets[min(int(rng.geometric(0.55)) - 1, len(trader.markets) - 1)]
-        path = self.paths[market]
+        state.path = self.paths[market]
         hold = self._hold(state, time)
-        future = path.at(min(time + hold, path.time_of(len(path.prices_e8) - 1)))
-        up = future >= path.at(time)
-        is_long = up if rng.random() < style.skill else not up
-        lo, hi = style.leverage
-        state.leverage10 = int(round(rng.uniform(lo, hi) * 10))
-        collateral_e6 = self._collateral(rng, style)
-        size_e6 = collateral_e6 * state.leverage10 // 10
+        is_long = self._side(state, time, hold)
+        collateral_e6, size_e6 = self._sizing(state)
         venue = self.venues[trader.venue_key]
-        state.path = path
-        state.position = venue.open_position(trader.address, path.market, is_long)
+        state.position = venue.open_position(trader.address, state.path.market, is_long)
         opened = self._apply(
             state, time,
             self._intent(state, Action.OPEN, time, size_delta_e6=size_e6, collateral_delta_e6=collateral_e6),
@@ -185,8 +181,28 @@ class Scenario:
             state.next_open = time + self._gap(state)
             return
         yield from opened
-        entry = path.at(time)
-        sign = 1 if is_long else -1
+        self._plan(state, time, hold)
+
+    def _side(self, state: TraderState, time: int, hold: int) -> bool:
+        """Skill as foresight: pick the side of the move over the holding period, or not."""
+        path = state.path
+        future = path.at(min(time + hold, path.time_of(len(path.prices_e8) - 1)))
+        up = future >= path.at(time)
+        return up if state.rng.random() < state.trader.style.skill else not up
+
+    def _sizing(self, state: TraderState) -> tuple[int, int]:
+        """(collateral, size) in USD e6 for a new position; sets the trader's leverage."""
+        style, rng = state.trader.style, state.rng
+        lo, hi = style.leverage
+        state.leverage10 = int(round(rng.uniform(lo, hi) * 10))
+        collateral_e6 = self._collateral(rng, style)
+        return collateral_e6, collateral_e6 * state.leverage10 // 10
+
+    def _plan(self, state: TraderState, time: int, hold: int) -> None:
+        """Stops and the planned life of the position just opened at ``time``."""
+        style, rng, pos = state.trader.style, state.rng, state.position
+        entry = state.path.at(time)
+        sign = 1 if pos.is_long else -1
         state.stop = int(entry * (1 - sign * rng.uniform(*style.stop_loss))) if style.stop_loss else None
         state.take = int(entry * (1 + sign * rng.uniform(*style.take_profit))) if style.take_profit else None
         state.scan_from = time + 1
@@ -256,6 +272,21 @@ class Scenario:
         self._idle(state, time)
         return steps
 
+    def _flip(self, state: TraderState, time: int) -> list:
+        """Close and open the other side in one trade (venues that net per account)."""
+        hold = self._hold(state, time)
+        collateral_e6, size_e6 = self._sizing(state)
+        margin_e6 = int(state.position.collateral_usd * USD_E6)
+        top_up = max(0, collateral_e6 - margin_e6) // 10_000 * 10_000
+        intent = self._intent(state, Action.CLOSE, time, flip_size_e6=size_e6, flip_collateral_e6=top_up)
+        steps = self._apply(state, time, intent)
+        opened = [s for _, s in steps if s.action is Action.OPEN and s.position is not state.position]
+        if not opened:
+            return steps  # refused: the caller closes normally
+        state.position = opened[0].position
+        self._plan(state, time, hold)
+        return steps
+
     def _after_close(self, state: TraderState, time: int) -> list:
         """Venues that keep margin after a close (Synthetix) get it withdrawn."""
         pos = state.position
@@ -279,6 +310,10 @@ class Scenario:
         if pos.is_liquidatable(block_time, state.path.at(time)):
             return self._finish(state, time, Action.LIQUIDATE, Trigger.LIQUIDATION)
         if planned.action is Action.CLOSE:
+            if getattr(pos, "keeps_margin_after_close", False) and state.rng.random() < FLIP_PROBABILITY:
+                flipped = self._flip(state, time)
+                if flipped:
+                    return flipped
             return self._finish(state, time, Action.CLOSE, planned.trigger)
         size_e6 = int(pos.size_usd * USD_E6)
         collateral_e6 = int(pos.collateral_usd * USD_E6)
