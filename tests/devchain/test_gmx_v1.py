@@ -10,7 +10,6 @@ import pytest
 from eth_abi import decode
 from eth_utils import keccak
 
-from copytrade.devchain.anvil import BLOCK_TIME
 from copytrade.devchain.deploy import deploy, execute
 from copytrade.devchain.markets import MARKETS
 from copytrade.devchain.model import USD_E6, Action, Intent
@@ -117,7 +116,7 @@ def test_emitted_logs_decode_with_the_official_abi(anvil, keeper, layout, contra
     _, steps = run_position(venue)
     venue.finalize(steps)
     tx = execute(anvil, keeper, address, contract, [s.op for s in steps])
-    anvil.mine(1, BLOCK_TIME)
+    anvil.mine(1)
     logs = anvil.receipt(tx)["logs"]
     assert len(logs) == sum(s.n_logs for s in steps)
     abi = OFFICIAL / ("gmx_v1/Vault.arbitrum.abi.json" if layout == "arbitrum" else "gmx_v1/Vault.avalanche.abi.json")

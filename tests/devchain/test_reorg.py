@@ -23,7 +23,7 @@ def emit_blocks(rpc: DevRpc, keeper: str, address: str, n: int, genesis: int) ->
         t = genesis + BLOCK_TIME * (rpc.block_number() + 1)
         steps = pos.apply(Intent(Action.OPEN, t, 0, 3_000 * 10**8, 10_000 * USD_E6, 1_000 * USD_E6))
         execute(rpc, keeper, address, "GmxV1VaultArbitrum", [s.op for s in steps])
-        rpc.mine(1, BLOCK_TIME)
+        rpc.mine(1)
 
 
 @pytest.mark.parametrize("keep_history", [True, False])

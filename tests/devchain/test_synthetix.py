@@ -12,7 +12,6 @@ import pytest
 from eth_abi import decode
 from eth_utils import keccak
 
-from copytrade.devchain.anvil import BLOCK_TIME
 from copytrade.devchain.deploy import execute
 from copytrade.devchain.markets import MARKETS
 from copytrade.devchain.model import USD_E6, Action, Amounts, Intent, Step
@@ -418,7 +417,7 @@ def test_emitted_logs_rebuild_the_ledger(anvil, keeper):
             ops = [s.op for s in blocks[block] if s.contract_key == key and not s.shares_anchor]
             if ops:
                 txs.append(execute(anvil, keeper, venue.addresses[key], ARTIFACT, ops))
-        anvil.mine(1, BLOCK_TIME)
+        anvil.mine(1)
         for tx in txs:
             receipt = anvil.receipt(tx)
             assert int(receipt["status"], 16) == 1

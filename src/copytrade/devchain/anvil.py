@@ -112,6 +112,8 @@ class Anvil:
 
         if not wait_until(answers, 30) or proc.poll() is not None:
             raise ServiceError(f"anvil did not start on port {port}; see {self.log_file}")
+        # every block exactly BLOCK_TIME after its parent, whatever the wall clock does
+        httpx.post(info.url, json={"jsonrpc": "2.0", "id": 1, "method": "anvil_setBlockTimestampInterval", "params": [BLOCK_TIME]}, timeout=10).raise_for_status()
         self.info_file.write_text(json.dumps(asdict(info)))
         return info
 

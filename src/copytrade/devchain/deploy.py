@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from copytrade.devchain.anvil import BLOCK_TIME
 from copytrade.devchain.calldata import op_layout
 from copytrade.devchain.rpc import DevRpc
 from copytrade.devchain.solidity import artifact
@@ -17,7 +16,7 @@ def deploy(rpc: DevRpc, name: str, sender: str, constructor_args: bytes = b"") -
     """Deploy artifact ``name`` in its own block; returns the contract address."""
     code = bytes.fromhex(artifact(name)["bytecode"][2:]) + constructor_args
     tx = rpc.send(sender, None, code, DEPLOY_GAS)
-    rpc.mine(1, BLOCK_TIME)
+    rpc.mine(1)
     receipt = rpc.receipt(tx)
     if receipt is None or int(receipt["status"], 16) != 1:
         raise RuntimeError(f"deploying {name} failed: {receipt}")

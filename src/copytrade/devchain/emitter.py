@@ -4,7 +4,7 @@ For each block with steps the emitter lets each venue finalize its steps (emissi
 fields), groups the steps by target contract into ``execute(Op[])`` transactions of at most
 ``max_ops`` ops and sends them in one JSON-RPC batch (explicit nonces: anvil handles a batch
 concurrently). The block is mined lazily, together with the empty blocks after it, in one
-``anvil_mine(n, block_time)`` call when the next block's transactions are due (pending
+``anvil_mine(n)`` call when the next block's transactions are due (pending
 transactions go into the first block mined), so a block costs two HTTP round trips. Log indices are
 computed from the known number of logs per op (the block's logs are numbered across its
 transactions in order), so the ledger learns each action's (tx hash, log index) without a
@@ -60,7 +60,7 @@ class Emitter:
     def _mine_until(self, block: int) -> None:
         """Mine so that the chain's head is ``block``: the pending block first, then empties."""
         if block > self.mined:
-            self.rpc.mine(block - self.mined, self.block_time)
+            self.rpc.mine(block - self.mined)
             self.mined = block
             self.head = max(self.head, block)
 

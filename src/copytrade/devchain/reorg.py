@@ -12,7 +12,6 @@ Two ways, because anvil can only ``anvil_reorg`` when it keeps historical states
 
 from __future__ import annotations
 
-from copytrade.devchain.anvil import BLOCK_TIME
 from copytrade.devchain.rpc import DevRpc
 
 
@@ -40,5 +39,5 @@ class ForkPoint:
         """Revert to the fork point and mine ``blocks`` empty blocks; returns their numbers."""
         if not self.rpc.call("evm_revert", self.snapshot):
             raise RuntimeError(f"evm_revert({self.snapshot}) failed: snapshot already used?")
-        self.rpc.mine(blocks, BLOCK_TIME)
+        self.rpc.mine(blocks)
         return list(range(self.block + 1, self.block + blocks + 1))

@@ -95,11 +95,14 @@ class DevRpc:
     def receipt(self, tx_hash: str) -> dict:
         return self.call("eth_getTransactionReceipt", tx_hash)
 
-    def mine(self, blocks: int = 1, interval: int | None = None) -> None:
-        if interval is None:
-            self.call("anvil_mine", hex(blocks))
-        else:
-            self.call("anvil_mine", hex(blocks), hex(interval))
+    def mine(self, blocks: int = 1) -> None:
+        """Mine ``blocks`` blocks, each ``block time`` seconds after the previous one.
+
+        The dev chain sets ``anvil_setBlockTimestampInterval`` at start; mining with
+        ``anvil_mine(n, interval)`` instead would add the wall-clock time that passes
+        during the call to the timestamps.
+        """
+        self.call("anvil_mine", hex(blocks))
 
     def get_logs(self, from_block: int, to_block: int, address: str | list[str] | None = None) -> list[dict]:
         flt: dict[str, Any] = {"fromBlock": hex(from_block), "toBlock": hex(to_block)}

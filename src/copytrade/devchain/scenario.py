@@ -261,7 +261,7 @@ class Scenario:
                 return self._finish(state, time, Action.CLOSE, Trigger.STOP_LOSS)
             if take_hit:
                 return self._finish(state, time, Action.CLOSE, Trigger.TAKE_PROFIT)
-            state.scan_from = time + 1  # a liquidation price reached early by rounding: keep looking
+            state.scan_from = path.time_of(i + 1)  # liquidation price reached early: keep looking
         return None
 
     def _finish(self, state: TraderState, time: int, action: Action, trigger: Trigger) -> list:
