@@ -38,11 +38,6 @@ def _type(param: dict) -> str:
     return param["type"]
 
 
-def synthetix_topics() -> dict[str, str]:
-    data = json.loads((ABIS / "synthetix_v2" / "perps_event_abis_by_release.json").read_text())
-    return {e["topic0"]: sig.split("(")[0] for ep in data["epochs"].values() for sig, e in ep["events"].items()}
-
-
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory):
     chain = DevChain(tmp_path_factory.mktemp("home"), free_port())
@@ -77,7 +72,7 @@ def test_logs_from_every_venue_via_web3(seeded):
     by_platform: dict[str, int] = Counter()
     unknown = []
     for row in rows:
-        official = synthetix_topics() if row.platform == "synthetix" else official_topics(row.abi)
+        official = official_topics(row.abi)
         logs = w3.eth.get_logs({"address": Web3.to_checksum_address(row.address), "fromBlock": row.from_block, "toBlock": row.to_block or head})
         by_platform[(row.platform, row.version)] += len(logs)
         unknown += [lg for lg in logs if "0x" + lg["topics"][0].hex().removeprefix("0x") not in official]

@@ -402,7 +402,7 @@ def test_emitted_logs_rebuild_the_ledger(anvil, keeper):
     }
     rows = venue.registry_rows(31337)
     assert {(r.platform, r.version, r.abi, r.contract, r.to_block) for r in rows} == {
-        ("synthetix", "perps_v2", "synthetix_v2/PerpsV2Market.abi.json", "PerpsV2Proxy", None)
+        ("synthetix", "perps_v2", "synthetix_v2/PerpsV2Market.events.json", "PerpsV2Proxy", None)
     }
     steps = scripted_life(venue)
     blocks: dict[int, list[Step]] = defaultdict(list)

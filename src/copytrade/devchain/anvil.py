@@ -43,10 +43,13 @@ class AnvilInfo:
 
 
 def anvil_binary() -> Path:
-    path = find_project_root(Path(__file__).parent) / "node_modules" / ".bin" / "anvil"
-    if not path.exists():
-        raise ServiceError(f"{path} not found: run `npm ci` (any make target bootstraps it)")
-    return path
+    """The native anvil of the npm package (not the node wrapper in ``.bin``, which would
+    leave its child running when it is signalled)."""
+    modules = find_project_root(Path(__file__).parent) / "node_modules" / "@foundry-rs"
+    found = sorted(modules.glob("anvil-*/bin/anvil"))
+    if not found:
+        raise ServiceError(f"no anvil binary under {modules}: run `npm ci` (any make target bootstraps it)")
+    return found[0]
 
 
 class Anvil:
@@ -122,9 +125,10 @@ class Anvil:
         if info is None:
             self.info_file.unlink(missing_ok=True)
             return None
-        os.kill(info.pid, signal.SIGTERM)
+        # anvil runs in its own session: signal the whole group
+        os.killpg(info.pid, signal.SIGTERM)
         if not wait_until(lambda: not pid_alive(info.pid), 10):
-            os.kill(info.pid, signal.SIGKILL)
+            os.killpg(info.pid, signal.SIGKILL)
             wait_until(lambda: not pid_alive(info.pid), 5)
         self.info_file.unlink(missing_ok=True)
         return info.pid

@@ -9,7 +9,8 @@ strings (as many digits as the venue's integer units give), times are UTC:
   the action: IncreasePosition, EventLog1 PositionIncrease, MarketExecuted, PositionModified,
   ...), trader, position_uid, position_key, market, is_long, action, trigger,
   size_delta_usd, size_after_usd, collateral_delta_usd (+deposit / -withdrawal),
-  collateral_after_usd, price, leverage, fee_usd, funding_usd (costs are positive),
+  collateral_after_usd, price, leverage (size_after / collateral_after, truncated to 18
+  decimals; 0 when either is 0), fee_usd, funding_usd (costs are positive),
   realized_pnl_before_fees_usd, realized_pnl_usd (= before - fee - funding),
   in_indexed_range (the block is inside the contract's registry range).
   A Synthetix flip is two rows (CLOSE then OPEN) with the same log_index.
@@ -40,12 +41,13 @@ import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 
 from copytrade.devchain.model import Action, RegistryRow, Step
 
 FORMAT_VERSION = 1
+LEVERAGE_QUANTUM = Decimal("1e-18")  # leverage = size / collateral, truncated to 18 decimals
 SIZE_ACTIONS = {Action.OPEN, Action.INCREASE, Action.DECREASE, Action.CLOSE, Action.LIQUIDATE}
 
 ACTION_COLUMNS = [
@@ -153,7 +155,7 @@ class LedgerWriter:
             step.extra["log_index"], pos.trader, uid, pos.position_key, pos.market.symbol,
             int(pos.is_long), step.action.value, intent.trigger.value, dec(a.size_delta_usd),
             dec(a.size_after_usd), dec(a.collateral_delta_usd), dec(a.collateral_after_usd),
-            dec(a.price), dec(a.leverage), dec(a.fee_usd), dec(a.funding_usd),
+            dec(a.price), dec(a.leverage.quantize(LEVERAGE_QUANTUM, ROUND_DOWN)), dec(a.fee_usd), dec(a.funding_usd),
             dec(a.realized_pnl_before_fees_usd), dec(a.realized_pnl_usd), int(in_range),
         ])
         p = self.positions.get(uid)

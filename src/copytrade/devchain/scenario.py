@@ -163,7 +163,7 @@ class Scenario:
         return [(time, s) for s in steps]
 
     def _open(self, state: TraderState):
-        trader, style, rng = state.trader, state.trader.style, state.rng
+        trader, rng = state.trader, state.rng
         time = state.next_open
         market = trader.markets[min(int(rng.geometric(0.55)) - 1, len(trader.markets) - 1)]
         state.path = self.paths[market]

@@ -107,7 +107,7 @@ ANCHOR = {OP_NOOP: 0, OP_TRADE: 1, OP_TRANSFER: 2, OP_LIQUIDATE: 2}
 
 LIQUIDATOR = "0x" + keccak(text="copytrade-devchain-synthetix-liquidator")[12:].hex()
 ARTIFACT = "SynthetixPerpsV2Market"
-ABI = "synthetix_v2/PerpsV2Market.abi.json"
+ABI = "synthetix_v2/PerpsV2Market.events.json"  # every event shape of every release
 KEY_PREFIX = "synthetix_perps_v2.devchain"
 
 

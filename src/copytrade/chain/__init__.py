@@ -1,0 +1,1 @@
+"""Reading chains: JSON-RPC with adaptive eth_getLogs, block headers, finality, reorgs."""
