@@ -19,7 +19,7 @@ from copytrade.devchain.anvil import BLOCK_TIME, CHAIN_ID, DEFAULT_GENESIS, Anvi
 from copytrade.devchain.emitter import Emitter
 from copytrade.devchain.ground_truth import LedgerWriter, Resolver
 from copytrade.devchain.markets import MARKETS
-from copytrade.devchain.model import RegistryRow, Venue
+from copytrade.devchain.model import Venue
 from copytrade.devchain.prices import simulate_path
 from copytrade.devchain.rpc import DevRpc
 from copytrade.devchain.scenario import Clock, Scenario
@@ -28,6 +28,7 @@ from copytrade.devchain.venues.gmx_v1 import GmxV1Venue
 from copytrade.devchain.venues.gmx_v2 import GmxV2Venue
 from copytrade.devchain.venues.gtrade import GTradeVenue
 from copytrade.devchain.venues.synthetix import SynthetixVenue
+from copytrade.venues.registry import RegistryRow, read_rows
 
 SCENARIO_OFFSET = 3_600  # activity starts an hour after genesis, after the deployments
 DAY = 86_400
@@ -160,7 +161,7 @@ class DevChain:
         self.registry_file.write_text(header + yaml.safe_dump([asdict(r) for r in rows], sort_keys=False))
 
     def registry_rows(self) -> list[RegistryRow]:
-        return [RegistryRow(**r) for r in yaml.safe_load(self.registry_file.read_text())]
+        return read_rows(self.registry_file)
 
     # -- seeding ----------------------------------------------------------------------------
     def seed(

@@ -44,7 +44,8 @@ from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 
-from copytrade.devchain.model import Action, RegistryRow, Step
+from copytrade.devchain.model import Action, Step
+from copytrade.venues.registry import RegistryRow
 
 FORMAT_VERSION = 1
 LEVERAGE_QUANTUM = Decimal("1e-18")  # leverage = size / collateral, truncated to 18 decimals

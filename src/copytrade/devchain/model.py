@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, getcontext
 from typing import TYPE_CHECKING
 
+from copytrade.venues.registry import RegistryRow
+
 if TYPE_CHECKING:
     from copytrade.devchain.rpc import DevRpc
 
@@ -236,19 +238,3 @@ class Venue(ABC):
     @abstractmethod
     def registry_rows(self, chain_id: int) -> list[RegistryRow]:
         """The contract registry rows of this venue's deployments (DESIGN.md §4)."""
-
-
-@dataclass(frozen=True)
-class RegistryRow:
-    """One contract version over one block range (DESIGN.md §4 contract registry)."""
-
-    contract_id: str  # e.g. gmx_v1.devchain.vault
-    platform: str
-    version: str
-    chain_id: int
-    address: str
-    from_block: int
-    to_block: int | None
-    abi: str  # path under copytrade/venues/abis
-    status: str = "historical"
-    contract: str = ""  # the real contract this emulates, e.g. Vault
