@@ -22,6 +22,8 @@ from copytrade.services.stack import Stack
 app = typer.Typer(help="copytrade: copy-trading research for on-chain perp venues.", no_args_is_help=True)
 services_app = typer.Typer(help="Project-local PostgreSQL, Redis and the Dagster instance.", no_args_is_help=True)
 app.add_typer(services_app, name="services")
+logs_app = typer.Typer(help="Inspect raw logs.", no_args_is_help=True)
+app.add_typer(logs_app, name="logs")
 devchain_app = typer.Typer(help="The local chain: anvil with venue emulators and a seeded market scenario.", no_args_is_help=True)
 app.add_typer(devchain_app, name="devchain")
 
@@ -147,6 +149,70 @@ def devchain_seed(
         f"- {manifest['elapsed_seconds']} s, {manifest['logs_per_second']:,} logs/s;"
         f" ground truth in {chain.ground_truth_dir}"
     )
+
+
+@logs_app.command("decode")
+def logs_decode(
+    file: typer.FileText = typer.Argument(..., help="JSON lines of raw JSON-RPC log objects ('-' for stdin)."),
+    chain_id: int = typer.Option(None, help="Chain of logs that carry no chain_id."),
+) -> None:
+    """Decode raw logs with the registry's ABIs: one JSON line out per line in (or an error)."""
+    import orjson
+
+    from copytrade.config import Settings
+    from copytrade.venues.jsonl import decode_jsonl
+    from copytrade.venues.registry import load_registry
+
+    registry = load_registry(Settings().resolved_home)
+    out = sys.stdout.buffer
+    for item in decode_jsonl(file, registry, chain_id):
+        out.write(orjson.dumps(item) + b"\n")
+    out.flush()
+
+
+@app.command("backfill")
+def backfill(
+    contract: str = typer.Option(None, "--contract", help="One contract_id of the registry (default: all with an RPC endpoint)."),
+    from_block: int = typer.Option(None, "--from-block", help="First block (its whole partition is materialized)."),
+    to_block: int = typer.Option(None, "--to-block", help="Last block (default: the safe head)."),
+) -> None:
+    """Materialize raw-log partitions (contract x block range) in-process, like the Dagster UI."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    stack = Stack.from_env()
+    os.environ.update(stack.endpoints.environ())
+    from orchestration import backfill as bf
+    from copytrade.venues.registry import load_registry
+
+    skipped: list[str] = []
+    try:
+        planned = bf.plan(load_registry(stack.endpoints.home), contract, from_block, to_block, skipped)
+    except Exception as exc:  # noqa: BLE001 - a clear message, not a traceback
+        _fail(exc)
+    for reason in skipped:
+        console.print(f"[yellow]skipped:[/] {reason}")
+    if not planned:
+        _fail(RuntimeError("nothing to backfill: no registry contract with a reachable RPC endpoint in that range"))
+    with Progress(
+        TextColumn("[bold]backfill[/]"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[logs]:,} logs"), TimeElapsedColumn(), console=console,
+    ) as bar:
+        task = bar.add_task("backfill", total=len(planned), logs=0)
+        totals = {"logs": 0}
+
+        def advance(part, meta):
+            totals["logs"] += meta["logs"]
+            bar.update(task, advance=1, logs=totals["logs"])
+
+        report = bf.run(planned, on_partition=advance)
+    console.print(
+        f"- {report.partitions} partitions, {report.logs:,} logs ({report.decoded:,} decoded,"
+        f" {report.quarantined:,} quarantined), {report.get_logs_calls:,} eth_getLogs calls"
+    )
+    if report.failures:
+        for failure in report.failures:
+            err_console.print(f"[red]failed:[/] {failure}")
+        raise typer.Exit(code=1)
 
 
 def _dagster_env(stack: Stack) -> dict[str, str]:

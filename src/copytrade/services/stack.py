@@ -63,11 +63,24 @@ class Stack:
         messages.append(
             f"app database migrated ({', '.join(applied)} applied)" if applied else "app database up to date"
         )
+        messages.append(f"{self.create_landing_tables()} landing tables ready")
         write_dagster_home(self.endpoints.paths.dagster_home)
         if dagster:
             migrate_dagster_storage(self.endpoints)
             messages.append(f"Dagster instance ready in {self.endpoints.paths.dagster_home}")
         return messages
+
+    def create_landing_tables(self) -> int:
+        """The decoded landing table of every event of every registry ABI (so dbt sources exist
+        before the first ingestion)."""
+        from copytrade.indexer.ingest import ensure_landing_tables
+        from copytrade.venues.registry import load_registry
+        from copytrade.venues.spec import landing_specs
+
+        specs = landing_specs(load_registry(self.endpoints.home).rows)
+        with psycopg.connect(plain_pg_url(self.endpoints.database_url), autocommit=True) as conn:
+            ensure_landing_tables(conn, specs.values())
+        return len(specs)
 
     def down(self, only_started: bool = False) -> list[str]:
         """Stop the project-local servers; with ``only_started``, just those ``up`` started."""
