@@ -5,7 +5,6 @@
 - decoded + quarantined = raw, per contract.
 """
 
-from __future__ import annotations
 
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetChecksDefinition, AssetsDefinition, MetadataValue, asset_check
 

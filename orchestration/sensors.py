@@ -6,7 +6,6 @@
   the affected partitions again.
 """
 
-from __future__ import annotations
 
 from dagster import (
     AddDynamicPartitionsRequest,

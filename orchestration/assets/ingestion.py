@@ -6,7 +6,6 @@ rows in one transaction (``copytrade.indexer.ingest``). RPC-bound steps share a 
 chain so a backfill of hundreds of partitions does not hammer one endpoint.
 """
 
-from __future__ import annotations
 
 from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, MetadataValue, asset
 
