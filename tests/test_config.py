@@ -17,7 +17,9 @@ def test_driver_suffix_round_trip():
     assert plain_pg_url("postgresql+psycopg2://u:p@h:1/db") == url
 
 
-def test_local_defaults_when_no_urls(tmp_path: Path):
+def test_local_defaults_when_no_urls(tmp_path: Path, monkeypatch):
+    for var in ("DATABASE_URL", "REDIS_URL", "DAGSTER_PG_URL"):
+        monkeypatch.delenv(var, raising=False)
     s = Settings(COPYTRADE_HOME=tmp_path, COPYTRADE_PG_PORT=5555, COPYTRADE_REDIS_PORT=6666)
     ep = resolve_endpoints(s)
     assert ep.managed_postgres and ep.managed_redis
@@ -29,7 +31,8 @@ def test_local_defaults_when_no_urls(tmp_path: Path):
     assert resolve_endpoints(s).database_url == ep.database_url
 
 
-def test_external_urls_are_used_as_given(tmp_path: Path):
+def test_external_urls_are_used_as_given(tmp_path: Path, monkeypatch):
+    monkeypatch.delenv("DAGSTER_PG_URL", raising=False)
     s = Settings(
         COPYTRADE_HOME=tmp_path,
         DATABASE_URL="postgresql://a:b@db.example:5432/x",

@@ -14,6 +14,7 @@ import redis
 
 from copytrade.config import Settings, plain_pg_url, resolve_endpoints
 from copytrade.services.process import pid_alive, read_pid
+from copytrade.warehouse.migrate import available_migrations
 from tests.conftest import ROOT, local_env, new_test_home
 
 CLI = [str(Path(sys.executable).parent / "copytrade")]
@@ -51,8 +52,9 @@ def test_up_twice_status_and_down_leaves_nothing(lifecycle_env):
     with psycopg.connect(plain_pg_url(ep.database_url)) as conn:
         schemas = {r[0] for r in conn.execute("SELECT nspname FROM pg_namespace")}
         assert {"raw", "analytics", "app"} <= schemas
-        applied = [r[0] for r in conn.execute("SELECT version FROM app.schema_migrations")]
-        assert applied == ["0001"]
+        applied = [r[0] for r in conn.execute("SELECT version FROM app.schema_migrations ORDER BY 1")]
+        assert applied == [m.version for m in available_migrations()]
+        assert len(applied) >= 4
         listen = conn.execute("SHOW listen_addresses").fetchone()[0]
         assert listen == "127.0.0.1"
     with psycopg.connect(plain_pg_url(ep.dagster_pg_url)) as conn:

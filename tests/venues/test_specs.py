@@ -143,12 +143,16 @@ def test_ddl():
         '"chain_id" integer NOT NULL', '"contract_id" text NOT NULL', '"block_number" bigint NOT NULL',
         '"log_index" integer NOT NULL', '"tx_hash" text NOT NULL', '"tx_index" integer',
     ]
-    assert lines[len(METADATA_COLUMNS):-1] == [
+    assert lines[len(METADATA_COLUMNS):] == [
         '"key" text', '"account" text', '"collateral_token" text', '"index_token" text',
         '"collateral_delta" numeric(78,0)', '"size_delta" numeric(78,0)', '"is_long" boolean',
         '"price" numeric(78,0)', '"fee" numeric(78,0)',
     ]
-    assert lines[-1] == "PRIMARY KEY (chain_id, block_number, log_index)"
+    assert "PRIMARY KEY" not in sql  # the raw log's key guards landing rows
+    assert spec.create_index_sql() == (
+        'CREATE INDEX IF NOT EXISTS "gmx_v1__increase_position_brin" ON "raw"."gmx_v1__increase_position"'
+        " USING brin (chain_id, block_number)"
+    )
     assert spec.columns()[0] == ("key", "text") and spec.static and spec.data_size == 288
     assert [f.path for f in spec.fields][:2] == ["key", "account"]
 

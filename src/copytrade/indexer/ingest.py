@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import numpy as np
 import psycopg
 from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
 
 from copytrade.chain.logs import BlockHeader, LogBatch
 from copytrade.indexer.ranges import BlockRange
 from copytrade.venues.decode import DecodeResult, decode
 from copytrade.venues.registry import RegistryRow
 from copytrade.venues.spec import METADATA_COLUMNS, EventSpec, specs_for_row, tables_for_row
-from copytrade.warehouse.copy import copy_rows
+from copytrade.warehouse import binary_copy as bc
+from copytrade.warehouse.copy import copy_payload, copy_rows
 
 LANDING_LOCK = 0x6C616E64  # "land": serializes CREATE TABLE IF NOT EXISTS across workers
 
@@ -77,6 +80,7 @@ def ensure_landing_tables(conn: psycopg.Connection, specs: Iterable[EventSpec]) 
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (LANDING_LOCK,))
         for spec in {s.table: s for s in specs}.values():
             conn.execute(spec.create_table_sql("raw"))
+            conn.execute(spec.create_index_sql("raw"))
 
 
 def fetch_partition(rpc, row: RegistryRow, start: int, end: int) -> tuple[LogBatch, dict[int, BlockHeader]]:
@@ -118,23 +122,34 @@ def write_partition(
             (cid, rng.start, rng.end),
         )
         if n:
-            topics = batch.topics
             block_number = batch.block_number.tolist()
-            tx_index = batch.tx_index.tolist()
             log_index = batch.log_index.tolist()
-            copy_rows(conn, "raw", "event_logs", EVENT_LOG_COLUMNS, (
-                (chain, cid, batch.address[i], block_number[i], batch.block_hash[i], batch.tx_hash[i],
-                 tx_index[i], log_index[i], *(topics[i] + [None, None, None, None])[:4], batch.data[i])
-                for i in range(n)
-            ))
+            # The server inserts the raw logs while this process builds the landing payloads
+            # (a queued writer sends the COPY data from a thread): two cores, one transaction.
+            with conn.cursor() as cur, cur.copy(
+                sql.SQL("COPY raw.event_logs ({}) FROM STDIN (FORMAT BINARY)").format(
+                    sql.SQL(", ").join(sql.Identifier(c) for c, _ in EVENT_LOG_COLUMNS)
+                ),
+                writer=QueuedLibpqWriter(cur),
+            ) as copy:
+                copy.write(bc.HEADER)
+                for chunk in event_log_payload(batch, cid):
+                    copy.write(chunk)
+                copy.write(bc.TRAILER)
+                landing = [(table, landing_fields(table, batch, cid)) for table in result.tables]
+            for table, fields in landing:
+                columns = landing_columns(table.spec)
+                if fields is None:  # dynamic events: row by row through psycopg
+                    copy_rows(conn, "raw", table.spec.table, columns, table.copy_rows(batch, cid))
+                else:
+                    copy_payload(conn, "raw", table.spec.table, [c for c, _ in columns], [bc.rows(fields)])
             if result.quarantine:
+                topics = batch.topics
                 copy_rows(conn, "raw", "quarantine", QUARANTINE_COLUMNS, (
                     (chain, cid, block_number[i], log_index[i], topics[i][0] if topics[i] else None, reason)
                     for i, reason in result.quarantine
                 ))
             _upsert_blocks(conn, chain, headers.values())
-            for table in result.tables:
-                copy_rows(conn, "raw", table.spec.table, landing_columns(table.spec), table.copy_rows(batch, cid))
         if fetched is not None:
             decoded = sum(len(t.rows) for t in result.tables)
             conn.execute(
@@ -142,6 +157,63 @@ def write_partition(
                 " decoded, quarantined, blocks) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
                 (cid, chain, fetched[0], fetched[1], n, decoded, len(result.quarantine), len(headers)),
             )
+
+
+def event_log_payload(batch: LogBatch, contract_id: str) -> Iterator[bytes]:
+    """raw.event_logs rows as binary COPY, built column-wise per group of equal shape
+    (number of topics, data length), one chunk per group."""
+    shapes: dict[tuple[int, int], list[int]] = {}
+    for i, (t, d) in enumerate(zip(batch.topics, batch.data)):
+        shapes.setdefault((len(t), len(d)), []).append(i)
+    chain = np.int64(batch.chain_id)
+    cid = contract_id.encode()
+    for (n_topics, size), rows in shapes.items():
+        idx = np.asarray(rows, dtype=np.int64)
+        k = len(rows)
+        fields = [
+            bc.int4(np.full(k, chain)), bc.constant(cid, k),
+            bc.ascii_strings([batch.address[i] for i in rows], 42),
+            bc.int8(batch.block_number[idx]),
+            bc.ascii_strings([batch.block_hash[i] for i in rows], 66),
+            bc.ascii_strings([batch.tx_hash[i] for i in rows], 66),
+            bc.int4(batch.tx_index[idx]), bc.int4(batch.log_index[idx]),
+        ]
+        for t in range(4):
+            fields.append(bc.ascii_strings([batch.topics[i][t] for i in rows], 66) if t < n_topics else bc.null(k))
+        data = np.frombuffer(b"".join(batch.data[i] for i in rows), np.uint8).reshape(k, size)
+        fields.append(bc.raw_bytes(data))
+        yield bc.rows(fields)
+
+
+def landing_fields(table, batch: LogBatch, contract_id: str) -> list[np.ndarray] | None:
+    """Binary COPY fields of a decoded table when every column is fixed-width, else None."""
+    idx = table.rows
+    k = len(idx)
+    fields = [
+        bc.int4(np.full(k, batch.chain_id, np.int64)), bc.constant(contract_id.encode(), k),
+        bc.int8(batch.block_number[idx]), bc.int4(batch.log_index[idx]),
+        bc.ascii_strings([batch.tx_hash[i] for i in idx.tolist()], 66), bc.int4(batch.tx_index[idx]),
+    ]
+    for f in table.spec.fields:
+        col = table.columns[f.column]
+        pg = f.pg_type.lower()
+        if col.kind == "word" and pg.startswith("numeric"):
+            fields.append(bc.numeric_words(col.data, col.signed))
+        elif col.kind in ("int64", "uint64") and pg == "bigint":
+            fields.append(bc.int8(col.data))
+        elif col.kind in ("int64", "uint64") and pg == "integer":
+            fields.append(bc.int4(col.data))
+        elif col.kind == "uint64" and pg.startswith("numeric"):
+            fields.append(bc.numeric_uint64(col.data))
+        elif col.kind == "int64" and pg.startswith("numeric"):
+            fields.append(bc.numeric_int64(col.data))
+        elif col.kind == "bool" and pg == "boolean":
+            fields.append(bc.boolean(col.data))
+        elif col.kind == "hex" and pg == "text":
+            fields.append(bc.hex_text(col.data))
+        else:
+            return None
+    return fields
 
 
 def _upsert_blocks(conn: psycopg.Connection, chain_id: int, headers: Iterable[BlockHeader]) -> None:

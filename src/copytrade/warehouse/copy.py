@@ -13,6 +13,8 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from copytrade.warehouse import binary_copy
+
 # DDL type -> the name psycopg's binary dumpers know
 _COPY_TYPES = {
     "integer": "int4",
@@ -68,3 +70,17 @@ def copy_rows(
                 copy.write_row(row)
                 count += 1
     return count
+
+
+def copy_payload(
+    conn: psycopg.Connection, schema: str, table: str, columns: Sequence[str], chunks: Iterable[bytes]
+) -> None:
+    """COPY pre-encoded binary rows (see :mod:`binary_copy`) into ``schema.table``."""
+    statement = sql.SQL("COPY {}.{} ({}) FROM STDIN (FORMAT BINARY)").format(
+        sql.Identifier(schema), sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    with conn.cursor() as cur, cur.copy(statement) as copy:
+        copy.write(binary_copy.HEADER)
+        for chunk in chunks:
+            copy.write(chunk)
+        copy.write(binary_copy.TRAILER)
