@@ -6,7 +6,6 @@ materializations and partitions show up in the UI afterwards. Each partition is 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -81,7 +80,6 @@ def run(
     on_partition: Callable[[PlannedPartition, dict], None] | None = None,
 ) -> BackfillReport:
     """Materialize the planned partitions one run each; returns totals from their metadata."""
-    logging.getLogger("dagster").setLevel(logging.WARNING)
     instance = instance or DagsterInstance.get()
     defs = build_definitions()
     resources = default_resources()
@@ -100,6 +98,7 @@ def run(
             [asset], partition_key=partition_key(part.row.contract_id, part.rng.key),
             instance=instance, resources=resources, raise_on_error=False,
             tags={"copytrade/source": "cli-backfill"},
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
         )
         report.partitions += 1
         if not result.success:
