@@ -34,6 +34,14 @@ def ingested_ranges(postgres: PostgresResource, chain_id: int) -> dict[tuple[str
     return {(cid, start): end for cid, start, end in rows}
 
 
+def _client(rpc: RpcResource, chain: ChainConfig):
+    """The chain's RPC client, or the reason a sensor must skip (no endpoint configured)."""
+    try:
+        return rpc.client(chain.chain_id)
+    except NoEndpoint as exc:
+        return SkipReason(str(exc))
+
+
 def build_block_range_sensor(chain: ChainConfig, rows: list[RegistryRow], asset: AssetsDefinition):
     dynamic = block_ranges(chain)
     first = min(r.from_block for r in rows)
@@ -41,10 +49,9 @@ def build_block_range_sensor(chain: ChainConfig, rows: list[RegistryRow], asset:
     @sensor(name=f"block_ranges_{chain.name}", asset_selection=[asset], minimum_interval_seconds=30,
             description=f"Adds {chain.name} block-range partitions as the safe head advances and ingests them.")
     def block_range_sensor(context: SensorEvaluationContext, rpc: RpcResource, postgres: PostgresResource):
-        try:
-            client = rpc.client(chain.chain_id)
-        except NoEndpoint as exc:
-            return SkipReason(str(exc))
+        client = _client(rpc, chain)
+        if isinstance(client, SkipReason):
+            return client
         head = client.safe_head(chain.confirmations)
         known = set(context.instance.get_dynamic_partitions(dynamic.name))
         ranges = ranges_through(head, chain.partition_span, first)
@@ -73,10 +80,9 @@ def build_reorg_sensor(chain: ChainConfig, rows: list[RegistryRow], asset: Asset
     @sensor(name=f"reorgs_{chain.name}", asset_selection=[asset], minimum_interval_seconds=60,
             description=f"Rolls back {chain.name} blocks whose hash changed and re-ingests their partitions.")
     def reorg_sensor(context: SensorEvaluationContext, rpc: RpcResource, postgres: PostgresResource):
-        try:
-            client = rpc.client(chain.chain_id)
-        except NoEndpoint as exc:
-            return SkipReason(str(exc))
+        client = _client(rpc, chain)
+        if isinstance(client, SkipReason):
+            return client
         with postgres.connect() as conn:
             blocks = reorged_blocks(conn, client, chain.chain_id)
             if not blocks:

@@ -238,3 +238,19 @@ class Venue(ABC):
     @abstractmethod
     def registry_rows(self, chain_id: int) -> list[RegistryRow]:
         """The contract registry rows of this venue's deployments (DESIGN.md §4)."""
+
+    def deploy_contract(self, rpc: DevRpc, sender: str, key: str, artifact: str) -> dict[str, tuple[str, int]]:
+        """Deploy one emulator as ``key`` and attach it."""
+        from copytrade.devchain.deploy import deploy
+
+        deployed = {key: (deploy(rpc, artifact, sender), rpc.block_number())}
+        self.attach(deployed)
+        return deployed
+
+    def live_row(self, key: str, chain_id: int, abi: str, contract: str, from_block: int = 0) -> RegistryRow:
+        """The row of a contract live from its deploy block (or from ``from_block`` if later)."""
+        return RegistryRow(
+            contract_id=key, platform=self.platform, version=self.version, chain_id=chain_id,
+            address=self.addresses[key], from_block=max(self.deploy_blocks[key], from_block),
+            to_block=None, abi=abi, contract=contract,
+        )

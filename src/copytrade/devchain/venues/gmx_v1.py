@@ -19,7 +19,6 @@ from decimal import Decimal
 
 from eth_utils import keccak
 
-from copytrade.devchain.deploy import deploy
 from copytrade.devchain.model import (
     Action,
     Amounts,
@@ -363,19 +362,10 @@ class GmxV1Venue(Venue):
         self._funding_hour: dict[int, int] = {}
 
     def deploy(self, rpc, sender: str) -> dict[str, tuple[str, int]]:
-        deployed = {self.contract_key: (deploy(rpc, self.artifact, sender), rpc.block_number())}
-        self.attach(deployed)
-        return deployed
+        return self.deploy_contract(rpc, sender, self.contract_key, self.artifact)
 
     def registry_rows(self, chain_id: int) -> list[RegistryRow]:
-        return [
-            RegistryRow(
-                contract_id=self.contract_key, platform=self.platform, version=self.version,
-                chain_id=chain_id, address=self.addresses[self.contract_key],
-                from_block=max(self.deploy_blocks[self.contract_key], self.indexed_from_block),
-                to_block=None, abi=self.abi, contract="Vault",
-            )
-        ]
+        return [self.live_row(self.contract_key, chain_id, self.abi, "Vault", self.indexed_from_block)]
 
     def markets(self) -> list[str]:
         return list(self.MARKETS)

@@ -568,14 +568,7 @@ class SynthetixVenue(Venue):
         return deployed
 
     def registry_rows(self, chain_id: int) -> list[RegistryRow]:
-        return [
-            RegistryRow(
-                contract_id=key, platform=self.platform, version=self.version, chain_id=chain_id,
-                address=self.addresses[key], from_block=self.deploy_blocks[key], to_block=None,
-                abi=ABI, contract="PerpsV2Proxy",
-            )
-            for key in self.contract_keys()
-        ]
+        return [self.live_row(key, chain_id, ABI, "PerpsV2Proxy") for key in self.contract_keys()]
 
     def finalize(self, steps: list[Step]) -> None:
         """Funding index, position id and market skew, in emission order per market."""
