@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -153,7 +153,21 @@ class Endpoints:
             "DAGSTER_HOME": str(self.paths.dagster_home),
             "COPYTRADE_HOME": str(self.home),
             "DO_NOT_TRACK": "1",
+            **dbt_environ(self.database_url),
         }
+
+
+def dbt_environ(database_url: str) -> dict[str, str]:
+    """The connection fields dbt's profiles.yml reads (dbt takes no URL)."""
+    parts = urlsplit(plain_pg_url(database_url))
+    return {
+        "COPYTRADE_DB_HOST": parts.hostname or "127.0.0.1",
+        "COPYTRADE_DB_PORT": str(parts.port or 5432),
+        "COPYTRADE_DB_USER": unquote(parts.username or ""),
+        "COPYTRADE_DB_PASSWORD": unquote(parts.password or ""),
+        "COPYTRADE_DB_NAME": parts.path.lstrip("/") or "postgres",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
 
 
 def _local_pg_url(user: str, password: str, port: int, db: str, driver: str = "") -> str:
