@@ -18,7 +18,7 @@ VENUES = {
 def test_staging_matches_ledger(pipeline, venue):
     chain, manifest, conn = pipeline
     model = f"stg_{venue}__position_events"
-    dbt("build", "--select", f"+{model}")
+    dbt("build", "--select", f"+{model}", "--indirect-selection", "cautious")
     modeled = modeled_actions(conn, f"staging.{model}")
     truth = truth_actions(chain.ground_truth_dir, VENUES[venue])
     if venue.startswith("gmx"):
