@@ -1,0 +1,30 @@
+{#- Generic test (Synthetix Perps v2): the account's margin in a market moves only by what the
+    actions say. Per account and market, in log order, every action satisfies
+        realized_pnl_usd = collateral_after_usd - collateral_after_usd of the previous action - collateral_delta_usd
+    i.e. Synthetix's `margin = margin_before + transfer + pnl + accrued funding - fee` (a
+    liquidation takes the whole margin: realized = -margin_before, collateral_after = 0).
+    A failure means a PositionModified, a MarginTransferred or a FundingRecomputed is missing
+    (an incomplete history) or was matched to the wrong action. -#}
+{% test synthetix_margin_identity(model) %}
+with
+
+actions as (
+    select
+        event_id,
+        realized_pnl_usd,
+        collateral_delta_usd,
+        collateral_after_usd,
+        coalesce(
+            lag(collateral_after_usd) over (
+                partition by chain_id, contract_id, trader
+                order by block_number, log_index, action_seq
+            ),
+            0
+        ) as collateral_before_usd
+    from {{ model }}
+)
+
+select *
+from actions
+where realized_pnl_usd <> collateral_after_usd - collateral_before_usd - collateral_delta_usd
+{% endtest %}
