@@ -118,6 +118,18 @@ def run(
     return report
 
 
+def run_dbt(instance: DagsterInstance | None = None) -> bool:
+    """``dbt build`` of every model, in-process, as the ``dbt_build`` job would; True on success."""
+    from orchestration.assets.dbt import dbt_models, dbt_resource
+
+    result = materialize(
+        [dbt_models], instance=instance or DagsterInstance.get(), resources={"dbt": dbt_resource()},
+        raise_on_error=False, tags={"copytrade/source": "cli-backfill"},
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+    )
+    return result.success
+
+
 def backfill(contract_id: str | None = None, from_block: int | None = None, to_block: int | None = None,
              on_partition: Callable[[PlannedPartition, dict], None] | None = None) -> BackfillReport:
     return run(plan(load_registry(home()), contract_id, from_block, to_block), on_partition=on_partition)

@@ -1,5 +1,5 @@
 """The code location ``workspace.yaml`` loads: one raw-logs asset (+ checks and sensors) per
-chain of the contract registry."""
+chain of the contract registry, the landing tables, and the dbt models after them."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from dagster import Definitions
 
 from copytrade.chain.chains import chain_config
 from copytrade.venues.registry import load_registry
+from orchestration.assets.dbt import dbt_build_job, dbt_models, dbt_resource, landing_specs
 from orchestration.assets.ingestion import build_raw_logs_asset
 from orchestration.checks import build_raw_logs_checks
 from orchestration.resources import default_resources, home
-from orchestration.sensors import build_block_range_sensor, build_reorg_sensor
+from orchestration.sensors import build_block_range_sensor, build_dbt_after_ingestion_sensor, build_reorg_sensor
 
 
 def build_definitions() -> Definitions:
@@ -27,7 +28,15 @@ def build_definitions() -> Definitions:
         assets.append(asset)
         checks += build_raw_logs_checks(chain, rows, asset)
         sensors += [build_block_range_sensor(chain, rows, asset), build_reorg_sensor(chain, rows, asset)]
-    return Definitions(assets=assets, asset_checks=checks, sensors=sensors, resources=default_resources())
+    raw_keys = [a.key for a in assets]
+    sensors.append(build_dbt_after_ingestion_sensor(raw_keys, dbt_build_job))
+    return Definitions(
+        assets=[*assets, *landing_specs(raw_keys), dbt_models],
+        asset_checks=checks,
+        jobs=[dbt_build_job],
+        sensors=sensors,
+        resources={**default_resources(), "dbt": dbt_resource()},
+    )
 
 
 defs = build_definitions()

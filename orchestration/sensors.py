@@ -96,3 +96,20 @@ def build_reorg_sensor(chain: ChainConfig, rows: list[RegistryRow], asset: Asset
         ])
 
     return reorg_sensor
+
+
+def build_dbt_after_ingestion_sensor(raw_logs_keys: list, job):
+    """Request a dbt build when any raw-logs partition was materialized since the last one."""
+
+    @sensor(name="dbt_after_ingestion", job=job, minimum_interval_seconds=60,
+            description="Runs dbt build after new raw logs landed (any chain, any partition).")
+    def dbt_after_ingestion(context: SensorEvaluationContext):
+        latest = [context.instance.get_latest_materialization_event(key) for key in raw_logs_keys]
+        newest = max((e.storage_id for e in latest if e is not None), default=None)
+        if newest is None:
+            return SkipReason("no raw logs materialized yet")
+        if context.cursor and newest <= int(context.cursor):
+            return SkipReason(f"nothing new since materialization {context.cursor}")
+        return SensorResult(run_requests=[RunRequest(run_key=f"dbt-after-{newest}")], cursor=str(newest))
+
+    return dbt_after_ingestion

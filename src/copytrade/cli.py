@@ -175,8 +175,10 @@ def backfill(
     contract: str = typer.Option(None, "--contract", help="One contract_id of the registry (default: all with an RPC endpoint)."),
     from_block: int = typer.Option(None, "--from-block", help="First block (its whole partition is materialized)."),
     to_block: int = typer.Option(None, "--to-block", help="Last block (default: the safe head)."),
+    run_dbt: bool = typer.Option(True, "--dbt/--no-dbt", help="Run dbt build after the partitions."),
 ) -> None:
-    """Materialize raw-log partitions (contract x block range) in-process, like the Dagster UI."""
+    """Materialize raw-log partitions (contract x block range) in-process, like the Dagster UI,
+    then the dbt models."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     stack = Stack.from_env()
@@ -213,6 +215,12 @@ def backfill(
         for failure in report.failures:
             err_console.print(f"[red]failed:[/] {failure}")
         raise typer.Exit(code=1)
+    if run_dbt:
+        with console.status("dbt build ..."):
+            ok = bf.run_dbt()
+        if not ok:
+            _fail(RuntimeError("dbt build failed (see the run in the Dagster UI or dbt_project/target)"))
+        console.print("- dbt build done (analytics.perp_trading_event_log, positions, pnl_snapshot_v2, leaderboard)")
 
 
 def _dagster_env(stack: Stack) -> dict[str, str]:
@@ -256,26 +264,64 @@ def ui(port: int = typer.Option(3000, help="Port of the Dagster UI on 127.0.0.1.
 
 @app.command("demo")
 def demo(
+    traders: int = typer.Option(200, help="Traders of the demo scenario."),
+    days: int = typer.Option(30, help="Days of the demo scenario."),
     keep_services: bool = typer.Option(
-        False, "--keep-services", help="Leave the servers running afterwards (for `make ui`)."
+        False, "--keep-services", help="Leave the servers and the dev chain running (for `make ui`)."
     ),
 ) -> None:
-    """The main job on local defaults: services up, Dagster definitions load, what runs where.
+    """The main job on local defaults: services, dev chain, seed, backfill, dbt build, and the
+    top 10 of the 30-day leaderboard. What the demo started is stopped at the end."""
+    import psycopg
 
-    Servers the demo had to start are stopped at the end; ones already running stay up.
-    """
+    from copytrade.config import Settings, plain_pg_url
+    from copytrade.devchain.chain import DevChainError
+
     stack = Stack.from_env()
+    chain = _devchain(None)
+    chain_started = False
     try:
         for message in stack.up():
             console.print(f"- {message}")
-        validate()
+        os.environ.update(stack.endpoints.environ())
+        if chain.anvil.info() is not None:
+            chain.down()  # a fresh chain: the demo seeds its own scenario
+        info, chain_started = chain.up()
+        console.print(f"- dev chain at {info.url}")
+        devchain_seed(traders=traders, days=days, seed=1, window=300, port=None)
+        backfill(contract=None, from_block=None, to_block=None, run_dbt=True)
+        with psycopg.connect(plain_pg_url(stack.endpoints.database_url)) as conn:
+            rows = conn.execute(
+                "SELECT rank, platform, trader, pnl_usd, roi, trades, win_rate, max_drawdown_usd"
+                " FROM analytics.leaderboard WHERE \"window\" = '30D'"
+                " ORDER BY pnl_usd DESC LIMIT 10"
+            ).fetchall()
+        _print_leaderboard(rows)
         _print_status(stack)
-    except ServiceError as exc:
+        console.print(f"Data in {Settings().resolved_home}; `make ui` to explore it in Dagster.")
+    except (ServiceError, DevChainError) as exc:
         _fail(exc)
     finally:
         if not keep_services:
+            if chain_started:
+                chain.down()
+                console.print("- dev chain stopped")
             for message in stack.down(only_started=True):
                 console.print(f"- {message}")
+
+
+def _print_leaderboard(rows) -> None:
+    from rich.table import Table
+
+    table = Table(title="Top 10 traders, last 30 days (all venues)")
+    for column in ("#", "platform", "trader", "PnL (USD)", "ROI", "trades", "win rate", "max drawdown"):
+        table.add_column(column, justify="right" if column not in ("platform", "trader") else "left")
+    for i, (_, platform, trader, pnl, roi, trades, win_rate, drawdown) in enumerate(rows, 1):
+        table.add_row(
+            str(i), platform, trader, f"{pnl:,.2f}", f"{roi:.1%}" if roi is not None else "-", str(trades),
+            f"{win_rate:.0%}" if win_rate is not None else "-", f"{drawdown:,.2f}",
+        )
+    console.print(table, width=140)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -1,0 +1,135 @@
+{#- Trader statistics per platform and window (7D, 30D, 90D, ALL), as of the newest event
+    of the history (not the wall clock: the same data gives the same board).
+
+    - pnl / volume / fees / trades / liquidations: actions in the window;
+    - roi: pnl / collateral deposited in the window;
+    - wins, losses, win_rate, profit_factor, avg_leverage, avg_duration: positions closed in
+      the window;
+    - max_drawdown_usd: largest fall of the time-ordered cumulative realized PnL from its
+      running peak, within the window;
+    - r2 / slope: linear fit of the cumulative realized PnL of closed positions against
+      their close order (slope = USD per closed position), the steadiness of the curve. -#}
+
+with
+
+events as (
+    select * from {{ ref('perp_trading_event_log') }}
+),
+
+positions as (
+    select * from {{ ref('positions') }}
+),
+
+as_of as (
+    select max(block_time) as as_of from events
+),
+
+windows as (
+    select name, case when days is null then null else as_of - make_interval(days => days) end as starts_at
+    from as_of, (values ('7D', 7), ('30D', 30), ('90D', 90), ('ALL', null)) as w(name, days)
+),
+
+window_events as (
+    select w.name as window_name, e.*
+    from events e
+    join windows w on w.starts_at is null or e.block_time > w.starts_at
+),
+
+activity as (
+    select
+        window_name, platform, trader,
+        sum(realized_pnl_usd) as pnl_usd,
+        coalesce(sum(size_delta_usd) filter (where action in ('OPEN', 'INCREASE', 'DECREASE', 'CLOSE', 'LIQUIDATE')), 0) as volume_usd,
+        sum(fee_usd) as fees_usd,
+        sum(funding_usd) as funding_usd,
+        count(*) filter (where action in ('OPEN', 'INCREASE', 'DECREASE', 'CLOSE', 'LIQUIDATE')) as trades,
+        count(*) filter (where action = 'LIQUIDATE') as liquidations,
+        coalesce(sum(collateral_delta_usd) filter (where collateral_delta_usd > 0), 0) as deposited_usd,
+        max(block_time) as last_trade_at
+    from window_events
+    group by 1, 2, 3
+),
+
+curve as (
+    select
+        window_name, platform, trader,
+        sum(realized_pnl_usd) over running as cumulative_pnl,
+        row_number() over running as ordinal
+    from window_events
+    window running as (
+        partition by window_name, platform, trader
+        order by block_time, block_number, log_index, action_seq
+        rows between unbounded preceding and current row
+    )
+),
+
+drawdowns as (
+    select window_name, platform, trader, max(peak - cumulative_pnl) as max_drawdown_usd
+    from (
+        select *, greatest(0, max(cumulative_pnl) over (
+            partition by window_name, platform, trader order by ordinal rows between unbounded preceding and current row
+        )) as peak
+        from curve
+    ) peaks
+    group by 1, 2, 3
+),
+
+closed as (
+    select w.name as window_name, p.*,
+        row_number() over (partition by w.name, p.platform, p.trader order by p.closed_at, p.position_id) as close_ordinal,
+        sum(p.realized_pnl_usd) over (
+            partition by w.name, p.platform, p.trader order by p.closed_at, p.position_id
+            rows between unbounded preceding and current row
+        ) as cumulative_closed_pnl
+    from positions p
+    join windows w on p.closed_at is not null and (w.starts_at is null or p.closed_at > w.starts_at)
+),
+
+outcomes as (
+    select
+        window_name, platform, trader,
+        count(*) filter (where realized_pnl_usd > 0) as wins,
+        count(*) filter (where realized_pnl_usd <= 0) as losses,
+        sum(realized_pnl_usd) filter (where realized_pnl_usd > 0) as gross_profit_usd,
+        -sum(realized_pnl_usd) filter (where realized_pnl_usd < 0) as gross_loss_usd,
+        avg(leverage) as avg_leverage,
+        avg(duration) as avg_duration,
+        regr_r2(cumulative_closed_pnl::float8, close_ordinal::float8) as r2,
+        regr_slope(cumulative_closed_pnl::float8, close_ordinal::float8) as slope
+    from closed
+    group by 1, 2, 3
+),
+
+board as (
+    select
+        a.window_name as "window",
+        a.platform,
+        a.trader,
+        a.pnl_usd,
+        case when a.deposited_usd > 0 then a.pnl_usd / a.deposited_usd end as roi,
+        a.volume_usd,
+        a.fees_usd,
+        a.funding_usd,
+        a.trades,
+        coalesce(o.wins, 0) as wins,
+        coalesce(o.losses, 0) as losses,
+        a.liquidations,
+        case when coalesce(o.wins, 0) + coalesce(o.losses, 0) > 0
+             then o.wins::numeric / (o.wins + o.losses) end as win_rate,
+        case when o.gross_loss_usd > 0 then coalesce(o.gross_profit_usd, 0) / o.gross_loss_usd end as profit_factor,
+        coalesce(d.max_drawdown_usd, 0) as max_drawdown_usd,
+        o.avg_leverage,
+        o.avg_duration,
+        o.r2,
+        o.slope,
+        a.last_trade_at
+    from activity a
+    left join outcomes o using (window_name, platform, trader)
+    left join drawdowns d using (window_name, platform, trader)
+)
+
+select
+    *,
+    rank() over (partition by "window", platform order by pnl_usd desc, trader) as rank,
+    (select as_of from as_of) as as_of
+from board
