@@ -293,7 +293,7 @@ def demo(
         with psycopg.connect(plain_pg_url(stack.endpoints.database_url)) as conn:
             rows = conn.execute(
                 "SELECT rank, platform, trader, pnl_usd, roi, trades, win_rate, max_drawdown_usd"
-                " FROM analytics.leaderboard WHERE \"window\" = '30D'"
+                " FROM analytics.leaderboard WHERE window_name = '30D'"
                 " ORDER BY pnl_usd DESC LIMIT 10"
             ).fetchall()
         _print_leaderboard(rows)

@@ -102,7 +102,7 @@ outcomes as (
 
 board as (
     select
-        a.window_name as "window",
+        a.window_name,
         a.platform,
         a.trader,
         a.pnl_usd,
@@ -130,6 +130,6 @@ board as (
 
 select
     *,
-    rank() over (partition by "window", platform order by pnl_usd desc, trader) as rank,
+    rank() over (partition by window_name, platform order by pnl_usd desc, trader) as rank,
     (select as_of from as_of) as as_of
 from board
