@@ -1,73 +1,81 @@
-{#- Trader statistics per platform and window (7D, 30D, 90D, ALL), as of the newest event
-    of the history (not the wall clock: the same data gives the same board).
+{#- Trader statistics per platform and window (7D, 30D, 90D, ALL), as of the newest day of
+    the history (not the wall clock: the same data gives the same board).
 
-    - pnl / volume / fees / trades / liquidations: actions in the window;
+    - pnl / volume / fees / funding / trades / liquidations: the days in the window
+      (pnl_snapshot_v2 DAY rows);
     - roi: pnl / collateral deposited in the window;
     - wins, losses, win_rate, profit_factor, avg_leverage, avg_duration: positions closed in
       the window;
-    - max_drawdown_usd: largest fall of the time-ordered cumulative realized PnL from its
-      running peak, within the window;
+    - max_drawdown_usd: the largest fall of the cumulative realized PnL (daily closes, UTC)
+      from its running peak, within the window;
     - r2 / slope: linear fit of the cumulative realized PnL of closed positions against
-      their close order (slope = USD per closed position), the steadiness of the curve. -#}
+      their close order (slope = USD per closed position): the steadiness of the curve.
+    A table rebuilt each run from the two smaller marts, not from the event log. -#}
 
 with
 
-events as (
-    select * from {{ ref('perp_trading_event_log') }}
+days as (
+    select * from {{ ref('pnl_snapshot_v2') }} where kind = 'DAY'
 ),
 
 positions as (
     select * from {{ ref('positions') }}
 ),
 
+events as (
+    select * from {{ ref('perp_trading_event_log') }}
+),
+
 as_of as (
-    select max(block_time) as as_of from events
+    select max(date) as as_of_date from days
 ),
 
 windows as (
-    select name, case when days is null then null else as_of - make_interval(days => days) end as starts_at
-    from as_of, (values ('7D', 7), ('30D', 30), ('90D', 90), ('ALL', null)) as w(name, days)
+    select name, case when days_back is null then null else as_of_date - days_back end as after_date
+    from as_of, (values ('7D', 7), ('30D', 30), ('90D', 90), ('ALL', null)) as w(name, days_back)
 ),
 
-window_events as (
-    select w.name as window_name, e.*
-    from events e
-    join windows w on w.starts_at is null or e.block_time > w.starts_at
+window_days as (
+    select w.name as window_name, d.*
+    from days d
+    join windows w on w.after_date is null or d.date > w.after_date
 ),
 
 activity as (
     select
         window_name, platform, trader,
-        sum(realized_pnl_usd) as pnl_usd,
-        coalesce(sum(size_delta_usd) filter (where action in ('OPEN', 'INCREASE', 'DECREASE', 'CLOSE', 'LIQUIDATE')), 0) as volume_usd,
-        sum(fee_usd) as fees_usd,
+        sum(pnl_usd) as pnl_usd,
+        sum(volume_usd) as volume_usd,
+        sum(fees_usd) as fees_usd,
         sum(funding_usd) as funding_usd,
-        count(*) filter (where action in ('OPEN', 'INCREASE', 'DECREASE', 'CLOSE', 'LIQUIDATE')) as trades,
-        count(*) filter (where action = 'LIQUIDATE') as liquidations,
-        coalesce(sum(collateral_delta_usd) filter (where collateral_delta_usd > 0), 0) as deposited_usd,
-        max(block_time) as last_trade_at
-    from window_events
+        sum(trades) as trades,
+        sum(liquidations) as liquidations,
+        max(date) as last_trade_date
+    from window_days
+    group by 1, 2, 3
+),
+
+deposits as (
+    select w.name as window_name, e.platform, e.trader, sum(e.collateral_delta_usd) as deposited_usd
+    from events e
+    join windows w on w.after_date is null or (e.block_time at time zone 'UTC')::date > w.after_date
+    where e.collateral_delta_usd > 0
     group by 1, 2, 3
 ),
 
 curve as (
     select
         window_name, platform, trader,
-        sum(realized_pnl_usd) over running as cumulative_pnl,
-        row_number() over running as ordinal
-    from window_events
-    window running as (
-        partition by window_name, platform, trader
-        order by block_time, block_number, log_index, action_seq
-        rows between unbounded preceding and current row
-    )
+        sum(pnl_usd) over (partition by window_name, platform, trader order by date) as cumulative_pnl,
+        date
+    from window_days
 ),
 
 drawdowns as (
     select window_name, platform, trader, max(peak - cumulative_pnl) as max_drawdown_usd
     from (
         select *, greatest(0, max(cumulative_pnl) over (
-            partition by window_name, platform, trader order by ordinal rows between unbounded preceding and current row
+            partition by window_name, platform, trader order by date rows between unbounded preceding and current row
         )) as peak
         from curve
     ) peaks
@@ -75,14 +83,16 @@ drawdowns as (
 ),
 
 closed as (
-    select w.name as window_name, p.*,
+    select
+        w.name as window_name, p.*,
         row_number() over (partition by w.name, p.platform, p.trader order by p.closed_at, p.position_id) as close_ordinal,
         sum(p.realized_pnl_usd) over (
             partition by w.name, p.platform, p.trader order by p.closed_at, p.position_id
             rows between unbounded preceding and current row
         ) as cumulative_closed_pnl
     from positions p
-    join windows w on p.closed_at is not null and (w.starts_at is null or p.closed_at > w.starts_at)
+    join windows w on p.closed_at is not null
+        and (w.after_date is null or (p.closed_at at time zone 'UTC')::date > w.after_date)
 ),
 
 outcomes as (
@@ -106,7 +116,7 @@ board as (
         a.platform,
         a.trader,
         a.pnl_usd,
-        case when a.deposited_usd > 0 then a.pnl_usd / a.deposited_usd end as roi,
+        case when dep.deposited_usd > 0 then a.pnl_usd / dep.deposited_usd end as roi,
         a.volume_usd,
         a.fees_usd,
         a.funding_usd,
@@ -122,14 +132,15 @@ board as (
         o.avg_duration,
         o.r2,
         o.slope,
-        a.last_trade_at
+        a.last_trade_date
     from activity a
     left join outcomes o using (window_name, platform, trader)
     left join drawdowns d using (window_name, platform, trader)
+    left join deposits dep using (window_name, platform, trader)
 )
 
 select
     *,
     rank() over (partition by window_name, platform order by pnl_usd desc, trader) as rank,
-    (select as_of from as_of) as as_of
+    (select as_of_date from as_of) as as_of_date
 from board

@@ -5,13 +5,48 @@
     history; a deposit made in the same transaction just before an OPEN belongs to the
     position it funds (Synthetix transfers margin, then trades). Rows before the first OPEN
     in the indexed range belong to a position opened before it: lifecycle 0, flagged
-    `opened_before_range`, never guessed. -#}
+    `opened_before_range`, never guessed.
+
+    Incremental: the keys with events in the block window (past `last_block_number`, the
+    newest event each row holds) are deleted and rebuilt from their whole history. -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{% if is_incremental() %}
+            delete from {{ this }} p using (
+                select distinct chain_id, position_scope, position_key from {{ ref('perp_trading_event_log') }}
+                where {{ in_block_window(watermark_column='last_block_number') }}
+            ) t
+            where p.chain_id = t.chain_id and p.position_scope = t.position_scope and p.position_key = t.position_key
+            {% else %} select 1 {% endif %}",
+        post_hook=[
+            "create index if not exists positions_key on {{ this }} (chain_id, position_scope, position_key)",
+            "create index if not exists positions_trader on {{ this }} (trader, closed_at)",
+        ],
+    )
+}}
 
 with
 
+{% if is_incremental() %}
+touched as (
+    select distinct chain_id, position_scope, position_key
+    from {{ ref('perp_trading_event_log') }}
+    where {{ in_block_window(watermark_column='last_block_number') }}
+),
+
+events as (
+    select e.*
+    from {{ ref('perp_trading_event_log') }} e
+    join touched t using (chain_id, position_scope, position_key)
+),
+{% else %}
 events as (
     select * from {{ ref('perp_trading_event_log') }}
 ),
+{% endif %}
 
 ordered as (
     select
@@ -58,6 +93,7 @@ lifecycles as (
         sum(fee_usd) as fees_usd,
         sum(funding_usd) as funding_usd,
         count(*) as actions,
+        max(block_number) as last_block_number,
         min(contract_id) filter (where action = 'OPEN') as opened_on_contract_id,
         min(contract_id) as any_contract_id
     from numbered
@@ -89,5 +125,6 @@ select
     funding_usd,
     actions,
     closed_at - opened_at as duration,
-    lifecycle = 0 as opened_before_range
+    lifecycle = 0 as opened_before_range,
+    last_block_number
 from lifecycles

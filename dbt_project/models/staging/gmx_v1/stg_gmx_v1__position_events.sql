@@ -16,35 +16,50 @@
     updates, token transfers) are not in these streams, so they do not break the adjacency.
 -#}
 
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ delete_block_window() }}",
+        post_hook=["create index if not exists {{ this.name }}_chain_block on {{ this }} (chain_id, block_number)"],
+    )
+}}
+
 with
 
 increases as (
 
     select * from {{ ref('stg_gmx_v1__increase_position') }}
+    where {{ in_block_window() }}
 
 ),
 
 decreases as (
 
     select * from {{ ref('stg_gmx_v1__decrease_position') }}
+    where {{ in_block_window() }}
 
 ),
 
 liquidations as (
 
     select * from {{ ref('stg_gmx_v1__liquidate_position') }}
+    where {{ in_block_window() }}
 
 ),
 
 margin_fees as (
 
     select * from {{ ref('stg_gmx_v1__collect_margin_fees') }}
+    where {{ in_block_window() }}
 
 ),
 
 pnl_updates as (
 
     select * from {{ ref('stg_gmx_v1__update_pnl') }}
+    where {{ in_block_window() }}
 
 ),
 
@@ -53,17 +68,20 @@ position_updates as (
     -- Arbitrum (7 arguments) and Avalanche (8 arguments, with markPrice) layouts
     select chain_id, contract_id, block_number, tx_hash, log_index, position_key, size_usd, collateral_usd
     from {{ ref('stg_gmx_v1__update_position_7') }}
+    where {{ in_block_window() }}
 
     union all
 
     select chain_id, contract_id, block_number, tx_hash, log_index, position_key, size_usd, collateral_usd
     from {{ ref('stg_gmx_v1__update_position_8') }}
+    where {{ in_block_window() }}
 
 ),
 
 closes as (
 
     select * from {{ ref('stg_gmx_v1__close_position') }}
+    where {{ in_block_window() }}
 
 ),
 
@@ -76,6 +94,7 @@ tokens as (
 blocks as (
 
     select * from {{ source('raw', 'blocks') }}
+    where {{ in_block_window(block_column='number') }}
 
 ),
 

@@ -16,23 +16,36 @@
                          or a liquidation
 -#}
 
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ delete_block_window() }}",
+        post_hook=["create index if not exists {{ this.name }}_chain_block on {{ this }} (chain_id, block_number)"],
+    )
+}}
+
 with
 
 increases as (
 
     select * from {{ ref('stg_gmx_v2__position_increase') }}
+    where {{ in_block_window() }}
 
 ),
 
 decreases as (
 
     select * from {{ ref('stg_gmx_v2__position_decrease') }}
+    where {{ in_block_window() }}
 
 ),
 
 fees as (
 
     select * from {{ ref('stg_gmx_v2__position_fees_collected') }}
+    where {{ in_block_window() }}
 
 ),
 
@@ -45,6 +58,7 @@ markets as (
 blocks as (
 
     select * from {{ source('raw', 'blocks') }}
+    where {{ in_block_window(block_column='number') }}
 
 ),
 
