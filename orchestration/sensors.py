@@ -104,8 +104,8 @@ def build_dbt_after_ingestion_sensor(raw_logs_keys: list, job):
     @sensor(name="dbt_after_ingestion", job=job, minimum_interval_seconds=60,
             description="Runs dbt build after new raw logs landed (any chain, any partition).")
     def dbt_after_ingestion(context: SensorEvaluationContext):
-        latest = [context.instance.get_latest_materialization_event(key) for key in raw_logs_keys]
-        newest = max((e.storage_id for e in latest if e is not None), default=None)
+        latest = [context.instance.fetch_materializations(key, limit=1).records for key in raw_logs_keys]
+        newest = max((records[0].storage_id for records in latest if records), default=None)
         if newest is None:
             return SkipReason("no raw logs materialized yet")
         if context.cursor and newest <= int(context.cursor):

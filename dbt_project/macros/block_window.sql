@@ -1,23 +1,55 @@
-{#- Incremental models over chain data re-process a trailing window of blocks per chain:
+{#- Incremental models over chain data re-process a window of blocks per chain:
 
       config(materialized='incremental', incremental_strategy='append',
-             pre_hook="{{ delete_block_window() }}")
+             pre_hook="{{ delete_block_window() }}",
+             post_hook=["{{ record_block_window() }}"])
       ... from source where {{ in_block_window() }}
 
-    On an incremental run the window of chain c starts `reorg_lookback_blocks` below the
-    newest block already modelled for c; the pre-hook deletes the model's rows in the window
-    and the model inserts what the sources hold there now. Rows of blocks below the window are
-    final; a reorg or a re-ingested partition inside the window is replaced, never doubled.
-    Chains the model has not seen yet are taken whole. On a full build the filter is `true`.
+    Each build records, per chain, the newest block it has modelled and when it started
+    (`record_block_window`, in dbt_state.incremental_builds). On the next incremental run the
+    window of chain c starts at the lower of
+      - `reorg_lookback_blocks` below that newest block, and
+      - the first block of every range the indexer (re-)ingested for c since that build
+        (raw.ingested_ranges.ingested_at): a backfill of an old range, or a partition rolled
+        back after a reorg and ingested again, lands below the newest block.
+    The pre-hook deletes the model's rows in the window and the model inserts what the
+    sources hold there now: rows are replaced, never doubled, never left behind. Chains the
+    model has not seen yet are taken whole; on a full build the filter is `true`. Ranges
+    committed up to `ingest_overlap` before a build are taken again by the next one, so an
+    ingestion that commits while dbt compiles is never missed. -#}
 
-    The starts are read once per run, at compile time, before the pre-hook deletes anything,
-    so the delete and the insert use the same boundaries. -#}
+{% macro block_window_state_table() -%}
+    dbt_state.incremental_builds
+{%- endmacro %}
 
-{% macro block_window_starts(watermark_column='block_number') %}
+{% macro create_block_window_state() %}
+    create schema if not exists dbt_state;
+    create table if not exists {{ block_window_state_table() }} (
+        model         text        not null,
+        chain_id      integer     not null,
+        newest_block  bigint      not null,
+        built_at      timestamptz not null,
+        primary key (model, chain_id)
+    );
+{% endmacro %}
+
+{% macro block_window_starts() %}
     {%- set starts = {} -%}
     {%- if execute and this is not none and is_incremental() -%}
         {%- set rows = run_query(
-            "select chain_id, max(" ~ watermark_column ~ ") - " ~ var('reorg_lookback_blocks') ~ " from " ~ this ~ " group by chain_id"
+            "with built as (
+                select chain_id, newest_block, built_at
+                from " ~ block_window_state_table() ~ " where model = '" ~ this ~ "'
+            ),
+            reingested as (
+                select r.chain_id, min(r.from_block) as start
+                from raw.ingested_ranges r
+                join built b on b.chain_id = r.chain_id
+                    and r.ingested_at > b.built_at - interval '" ~ var('ingest_overlap') ~ "'
+                group by r.chain_id
+            )
+            select b.chain_id, least(b.newest_block - " ~ var('reorg_lookback_blocks') ~ ", r.start)
+            from built b left join reingested r using (chain_id)"
         ) -%}
         {%- for row in rows -%}
             {%- do starts.update({row[0]: row[1]}) -%}
@@ -26,12 +58,11 @@
     {{ return(starts) }}
 {% endmacro %}
 
-{% macro in_block_window(chain_column='chain_id', block_column='block_number', watermark_column='block_number') %}
-    {#- `watermark_column`: the model's own column that records the newest block it holds -#}
+{% macro in_block_window(chain_column='chain_id', block_column='block_number') %}
     {%- if this is none or not is_incremental() -%}
         true
     {%- else -%}
-        {%- set starts = block_window_starts(watermark_column) -%}
+        {%- set starts = block_window_starts() -%}
         ({%- for chain, start in starts.items() %}
             ({{ chain_column }} = {{ chain }} and {{ block_column }} >= {{ start }}) or
         {%- endfor %}
@@ -45,4 +76,14 @@
     {%- else -%}
         select 1
     {%- endif -%}
+{% endmacro %}
+
+{% macro record_block_window(modelled=none) %}
+    {#- `modelled`: the relation whose (chain_id, block_number) this model has consumed;
+        the model itself unless it keeps no block numbers per chain -#}
+    delete from {{ block_window_state_table() }} where model = '{{ this }}';
+    insert into {{ block_window_state_table() }} (model, chain_id, newest_block, built_at)
+    select '{{ this }}', chain_id, max(block_number), '{{ run_started_at.isoformat() }}'::timestamptz
+    from {{ modelled if modelled is not none else this }}
+    group by chain_id
 {% endmacro %}

@@ -16,12 +16,15 @@
             delete from {{ this }} s using (
                 select platform, trader, min((block_time at time zone 'UTC')::date) as from_date
                 from {{ ref('perp_trading_event_log') }}
-                where {{ in_block_window(watermark_column='last_block_number') }}
+                where {{ in_block_window() }}
                 group by 1, 2
             ) t
             where s.platform = t.platform and s.trader = t.trader and s.date >= t.from_date
             {% else %} select 1 {% endif %}",
-        post_hook=["create index if not exists pnl_snapshot_v2_trader on {{ this }} (platform, trader, date)"],
+        post_hook=[
+            "{{ record_block_window(ref('perp_trading_event_log')) }}",
+            "create index if not exists pnl_snapshot_v2_trader on {{ this }} (platform, trader, date)",
+        ],
     )
 }}
 
@@ -38,7 +41,7 @@ events as (
 touched as (
     select platform, trader, min((block_time at time zone 'UTC')::date) as from_date
     from events
-    where {{ in_block_window(watermark_column='last_block_number') }}
+    where {{ in_block_window() }}
     group by 1, 2
 ),
 {% endif %}

@@ -7,8 +7,8 @@
     in the indexed range belong to a position opened before it: lifecycle 0, flagged
     `opened_before_range`, never guessed.
 
-    Incremental: the keys with events in the block window (past `last_block_number`, the
-    newest event each row holds) are deleted and rebuilt from their whole history. -#}
+    Incremental: the keys with events in the block window (macros/block_window.sql) are
+    deleted and rebuilt from their whole history. -#}
 {{
     config(
         materialized='incremental',
@@ -17,11 +17,12 @@
         pre_hook="{% if is_incremental() %}
             delete from {{ this }} p using (
                 select distinct chain_id, position_scope, position_key from {{ ref('perp_trading_event_log') }}
-                where {{ in_block_window(watermark_column='last_block_number') }}
+                where {{ in_block_window() }}
             ) t
             where p.chain_id = t.chain_id and p.position_scope = t.position_scope and p.position_key = t.position_key
             {% else %} select 1 {% endif %}",
         post_hook=[
+            "{{ record_block_window(ref('perp_trading_event_log')) }}",
             "create index if not exists positions_key on {{ this }} (chain_id, position_scope, position_key)",
             "create index if not exists positions_trader on {{ this }} (trader, closed_at)",
         ],
@@ -34,7 +35,7 @@ with
 touched as (
     select distinct chain_id, position_scope, position_key
     from {{ ref('perp_trading_event_log') }}
-    where {{ in_block_window(watermark_column='last_block_number') }}
+    where {{ in_block_window() }}
 ),
 
 events as (

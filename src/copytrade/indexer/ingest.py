@@ -151,10 +151,14 @@ def write_partition(
                 ))
             _upsert_blocks(conn, chain, headers.values())
         if fetched is not None:
+            # Last statement before the commit, stamped with the clock rather than the
+            # transaction start: dbt's incremental windows pick up ranges committed after
+            # their previous build by this time (macros/block_window.sql).
             decoded = sum(len(t.rows) for t in result.tables)
             conn.execute(
                 "INSERT INTO raw.ingested_ranges (contract_id, chain_id, from_block, to_block, logs,"
-                " decoded, quarantined, blocks) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                " decoded, quarantined, blocks, ingested_at)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, clock_timestamp())",
                 (cid, chain, fetched[0], fetched[1], n, decoded, len(result.quarantine), len(headers)),
             )
 

@@ -22,7 +22,10 @@
         incremental_strategy='append',
         on_schema_change='fail',
         pre_hook="{{ delete_block_window() }}",
-        post_hook=["create index if not exists {{ this.name }}_chain_block on {{ this }} (chain_id, block_number)"],
+        post_hook=[
+            "{{ record_block_window() }}",
+            "create index if not exists {{ this.name }}_chain_block on {{ this }} (chain_id, block_number)",
+        ],
     )
 }}
 
