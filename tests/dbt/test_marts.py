@@ -159,29 +159,32 @@ def test_incremental_builds_equal_a_full_build(pipeline):
             for row in rows:
                 ingest_partition(conn, rpc, row, BlockRange(start, end), head)
 
-        truncate_raw(conn)
-        ingest(0, head)
-        dbt("build", "--full-refresh", "--exclude", "test_type:unit")
-        conn.execute("DROP SCHEMA IF EXISTS incremental_truth CASCADE; CREATE SCHEMA incremental_truth")
-        for relation in INCREMENTAL_MODELS:
-            conn.execute(f"CREATE TABLE incremental_truth.{relation.split('.')[1]} AS TABLE {relation}")
-        truth_rows = conn.execute("SELECT count(*) FROM analytics.perp_trading_event_log").fetchone()[0]
-        assert truth_rows > 500
-
-        def assert_same_as_full(step: str) -> None:
+        def build_truth(schema: str) -> None:
+            dbt("build", "--full-refresh", "--exclude", "test_type:unit")
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")
             for relation in INCREMENTAL_MODELS:
-                diff = differences(conn, relation, f"incremental_truth.{relation.split('.')[1]}")
+                conn.execute(f"CREATE TABLE {schema}.{relation.split('.')[1]} AS TABLE {relation}")
+
+        def assert_same_as_full(schema: str, step: str) -> None:
+            for relation in INCREMENTAL_MODELS:
+                diff = differences(conn, relation, f"{schema}.{relation.split('.')[1]}")
                 assert diff == 0, f"{step}: {relation} differs from the full build in {diff} rows"
 
         third, two_thirds = head // 3, 2 * head // 3
+        truncate_raw(conn)
+        ingest(0, head)
+        build_truth("truth_all")
+        truth_rows = conn.execute("SELECT count(*) FROM analytics.perp_trading_event_log").fetchone()[0]
+        assert truth_rows > 500
+
         # 1. the first two thirds, then the rest on top (the daily case)
         truncate_raw(conn)
         ingest(0, two_thirds)
-        dbt("build", "--full-refresh", "--exclude", "test_type:unit")
+        build_truth("truth_two_thirds")
         assert conn.execute("SELECT count(*) FROM analytics.perp_trading_event_log").fetchone()[0] < truth_rows
         ingest(two_thirds + 1, head)
         dbt("build", "--exclude", "test_type:unit")
-        assert_same_as_full("new blocks on top")
+        assert_same_as_full("truth_all", "new blocks on top")
 
         # 2. the newest third first, the older two thirds backfilled afterwards
         truncate_raw(conn)
@@ -189,10 +192,16 @@ def test_incremental_builds_equal_a_full_build(pipeline):
         dbt("build", "--full-refresh", "--exclude", "test_type:unit")
         ingest(0, two_thirds)
         dbt("build", "--exclude", "test_type:unit")
-        assert_same_as_full("old range backfilled below the watermark")
+        assert_same_as_full("truth_all", "old range backfilled below the watermark")
 
         # 3. a middle range rolled back and ingested again, far below the reorg lookback
         ingest(third, two_thirds)
         dbt("build", "--exclude", "test_type:unit")
-        assert_same_as_full("middle range re-ingested")
-    conn.execute("DROP SCHEMA incremental_truth CASCADE")
+        assert_same_as_full("truth_all", "middle range re-ingested")
+
+        # 4. the raw data is replaced by less: what vanished leaves no position or PnL behind
+        truncate_raw(conn)
+        ingest(0, two_thirds)
+        dbt("build", "--exclude", "test_type:unit")
+        assert_same_as_full("truth_two_thirds", "events removed")
+    conn.execute("DROP SCHEMA truth_all CASCADE; DROP SCHEMA truth_two_thirds CASCADE")

@@ -64,6 +64,9 @@ def test_reorg_is_rolled_back_and_reingested(db, rpc, rows, devchain):
     for cid, key in parts:
         ingest_partition(db, rpc, by_id[cid], BlockRange.parse(key), head)
     assert reorged_blocks(db, rpc, 31337) == []
+    # the re-ingested partition is marked changed from its start (dbt re-reads it whole)
+    assert db.execute("SELECT changed_from FROM raw.ingested_ranges WHERE contract_id = 'gmx_v1.devchain.vault'"
+                      ).fetchone()[0] <= fork.block + 1
     repaired = warehouse_state(db)
     truncate_raw(db)
     ingest_all(db, rpc, rows, head)

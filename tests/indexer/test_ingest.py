@@ -14,6 +14,7 @@ from copytrade.indexer.health import coverage, decode_accounting
 from copytrade.indexer.ingest import ingest_partition
 from copytrade.indexer.ranges import ranges_through
 from copytrade.venues.registry import RegistryRow
+from tests.indexer.conftest import truncate_raw
 
 SPAN = chain_config(31337).partition_span
 
@@ -136,3 +137,32 @@ def test_range_outside_contract_lands_empty_without_rpc(db, rows):
 
     result = ingest_partition(db, NoRpc(), v9, beyond, beyond.end + 10)
     assert result.logs == 0 and result.from_block is None and "outside" in result.skipped
+
+
+def test_growing_head_partition_marks_only_new_blocks_changed(db, rpc, rows):
+    """changed_from (what dbt's incremental windows re-read): the whole range on a first write,
+    only the blocks past the previous end when the head partition grows, the whole range again
+    when a stored block's hash changed."""
+    truncate_raw(db)
+    head = rpc.block_number()
+    row = next(r for r in rows if r.contract_id == "gmx_v1.devchain.vault")
+    rng = ranges_through(head, SPAN, row.from_block)[0]
+    mid = (row.from_block + head) // 2
+
+    def changed_from() -> int:
+        return db.execute(
+            "SELECT changed_from FROM raw.ingested_ranges WHERE contract_id = %s", (row.contract_id,)
+        ).fetchone()[0]
+
+    ingest_partition(db, rpc, row, rng, mid)
+    assert changed_from() == row.from_block
+    ingest_partition(db, rpc, row, rng, head)
+    assert changed_from() == mid + 1
+    ingest_partition(db, rpc, row, rng, head)
+    assert changed_from() == head + 1
+    some_block = db.execute(
+        "SELECT min(block_number) FROM raw.event_logs WHERE contract_id = %s", (row.contract_id,)
+    ).fetchone()[0]
+    db.execute("UPDATE raw.blocks SET hash = '0xdead' WHERE chain_id = 31337 AND number = %s", (some_block,))
+    ingest_partition(db, rpc, row, rng, head)
+    assert changed_from() == row.from_block

@@ -8,7 +8,7 @@
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='fail',
-        pre_hook="{{ delete_block_window() }}",
+        pre_hook="{{ delete_event_log_window() }}",
         post_hook=[
             "{{ record_block_window() }}",
             "create index if not exists perp_trading_event_log_chain_block on {{ this }} (chain_id, block_number)",

@@ -4,8 +4,8 @@
     trader acted; volume, fees, funding, trades and liquidations accumulate over the same
     window. Days are UTC.
 
-    Incremental: for each trader with events in the block window, the days from the first
-    such day on are rebuilt: their DAY values from the events, the 89 days before from this
+    Incremental: for each trader with events in the block window (or whose events the event
+    log removed since the last build), the days from the first such day on are rebuilt: their DAY values from the events, the 89 days before from this
     table's own DAY rows, and ALL_TIME from the last ALL_TIME row before them. -#}
 {{
     config(
@@ -14,10 +14,7 @@
         on_schema_change='fail',
         pre_hook="{% if is_incremental() %}
             delete from {{ this }} s using (
-                select platform, trader, min((block_time at time zone 'UTC')::date) as from_date
-                from {{ ref('perp_trading_event_log') }}
-                where {{ in_block_window() }}
-                group by 1, 2
+                {{ pnl_snapshot_touched() }}
             ) t
             where s.platform = t.platform and s.trader = t.trader and s.date >= t.from_date
             {% else %} select 1 {% endif %}",
@@ -39,10 +36,7 @@ events as (
 
 {% if is_incremental() %}
 touched as (
-    select platform, trader, min((block_time at time zone 'UTC')::date) as from_date
-    from events
-    where {{ in_block_window() }}
-    group by 1, 2
+    {{ pnl_snapshot_touched() }}
 ),
 {% endif %}
 

@@ -7,18 +7,16 @@
     in the indexed range belong to a position opened before it: lifecycle 0, flagged
     `opened_before_range`, never guessed.
 
-    Incremental: the keys with events in the block window (macros/block_window.sql) are
-    deleted and rebuilt from their whole history. -#}
+    Incremental: the keys with events in the block window (macros/block_window.sql), or
+    whose events the event log removed since the last build, are deleted and rebuilt from
+    their whole history. -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='fail',
         pre_hook="{% if is_incremental() %}
-            delete from {{ this }} p using (
-                select distinct chain_id, position_scope, position_key from {{ ref('perp_trading_event_log') }}
-                where {{ in_block_window() }}
-            ) t
+            delete from {{ this }} p using ({{ positions_touched() }}) t
             where p.chain_id = t.chain_id and p.position_scope = t.position_scope and p.position_key = t.position_key
             {% else %} select 1 {% endif %}",
         post_hook=[
@@ -33,9 +31,7 @@ with
 
 {% if is_incremental() %}
 touched as (
-    select distinct chain_id, position_scope, position_key
-    from {{ ref('perp_trading_event_log') }}
-    where {{ in_block_window() }}
+    {{ positions_touched() }}
 ),
 
 events as (

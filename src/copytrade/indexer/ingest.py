@@ -97,6 +97,37 @@ def fetch_partition(rpc, row: RegistryRow, start: int, end: int) -> tuple[LogBat
     return batch, headers
 
 
+def first_changed_block(
+    conn: psycopg.Connection, row: RegistryRow, fetched: tuple[int, int], batch: LogBatch,
+    headers: dict[int, BlockHeader],
+) -> int:
+    """The first block of ``fetched`` whose stored content this write may change.
+
+    The head partition is ingested again as the chain grows: when the previous write of the
+    same range covered [from, prev_to] and the new batch holds as many logs there, in blocks
+    with the same hashes, only the blocks after prev_to are new (what dbt's incremental
+    windows re-read). Anything else (a reorg, a backfill, a first write) changes it whole."""
+    start, end = fetched
+    previous = conn.execute(
+        "SELECT to_block, logs FROM raw.ingested_ranges WHERE contract_id = %s AND from_block = %s",
+        (row.contract_id, start),
+    ).fetchone()
+    if previous is None or previous[0] > end:
+        return start
+    prev_to, prev_logs = previous
+    kept = batch.block_number <= prev_to
+    if int(kept.sum()) != prev_logs:
+        return start
+    numbers = sorted(set(batch.block_number[kept].tolist()))
+    if numbers:
+        stored = dict(conn.execute(
+            "SELECT number, hash FROM raw.blocks WHERE chain_id = %s AND number = ANY(%s)", (row.chain_id, numbers)
+        ).fetchall())
+        if any(stored.get(number) != headers[number].hash for number in numbers):
+            return start
+    return prev_to + 1
+
+
 def write_partition(
     conn: psycopg.Connection,
     row: RegistryRow,
@@ -111,6 +142,7 @@ def write_partition(
     chain, cid = row.chain_id, row.contract_id
     n = len(batch)
     with conn.transaction():
+        changed_from = first_changed_block(conn, row, fetched, batch, headers) if fetched else None
         params = (chain, cid, rng.start, rng.end)
         where = sql.SQL("WHERE chain_id = %s AND contract_id = %s AND block_number BETWEEN %s AND %s")
         for table in ("event_logs", "quarantine"):
@@ -157,9 +189,9 @@ def write_partition(
             decoded = sum(len(t.rows) for t in result.tables)
             conn.execute(
                 "INSERT INTO raw.ingested_ranges (contract_id, chain_id, from_block, to_block, logs,"
-                " decoded, quarantined, blocks, ingested_at)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, clock_timestamp())",
-                (cid, chain, fetched[0], fetched[1], n, decoded, len(result.quarantine), len(headers)),
+                " decoded, quarantined, blocks, changed_from, ingested_at)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, clock_timestamp())",
+                (cid, chain, fetched[0], fetched[1], n, decoded, len(result.quarantine), len(headers), changed_from),
             )
 
 
