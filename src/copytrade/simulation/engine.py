@@ -1,0 +1,528 @@
+"""The replay engine: every settings variant of a plan in one pass over its leaders' events.
+
+Semantics (DESIGN.md §5; the plain reference in tests/simulation/reference.py follows the
+same text, and property tests hold the two equal):
+
+- One bot per leader, each with its own account of ``initial_capital_usd``; a plan is the
+  sum of its bots. The stream is the leaders' events merged with the price observations;
+  an observation at or before an event's time is processed first.
+- Observation (market m, price x): marks m at x. Every open follower position in m is
+  marked (unrealized u = side * (qty * x - size)); it is liquidated when u <= -margin (loss
+  = the margin, no fee), else stopped out when u <= -stop (stop_loss_pct of the margin or
+  stop_loss_usd), else takes profit when u >= take (likewise); exits fill at x with
+  slippage. After its own exit the follower ignores the rest of that leader position.
+- OPEN: skipped when the market is filtered out, the follower's side (the leader's, or the
+  other in reverse mode) is filtered out, the bot holds max_open_positions, or the account
+  cannot pay margin + fee, or the collateral is below min_collateral_usd. Collateral from
+  :func:`order_collateral`, leverage from :func:`follower_leverage` (leader leverage =
+  size_after / collateral_after), notional = collateral * leverage.
+- INCREASE: the follower adds the same fraction of its size as the leader adds of its own,
+  at its current leverage, within max margin per position and the cash it has.
+- DECREASE: the follower closes the same fraction of its position as the leader; CLOSE and
+  LIQUIDATE close it whole (a loss beyond the margin is capped at the margin: a follower
+  liquidation).
+- Fills: the reference price is the event's price without delay, else the first observed
+  price of the market at or after time + delay (the last one if none); the fill adds
+  slippage against the follower; fee = venue bps x notional; funding (when on) = the
+  leader's funding on the event x follower size / leader size before it.
+- Results: follower PnL at reference prices (realized + unrealized at the window end),
+  costs itemized (fees, funding, slippage = PnL at reference prices - PnL at fill prices),
+  net PnL = follower PnL - costs = final equity - capital. Equity (cash + margins +
+  unrealized) is tracked after every stream item; max drawdown on that curve. Leader PnL:
+  the leader's realized PnL on the positions the follower copied, plus their unrealized PnL
+  at the window end.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from copytrade.simulation.events import CLOSE, DECREASE, INCREASE, LIQUIDATE, OPEN, LeaderEvents, PriceSeries
+from copytrade.simulation.settings import CopySettings, SideFilter, Sizing
+from copytrade.simulation.sizing import (
+    fill_price, follower_leverage, order_collateral, position_pnl, slippage_fraction, unlimited,
+)
+
+# per (bot, variant) accumulators, in this order
+STATS = (
+    "cash", "equity", "gross_pnl", "fees", "funding", "slippage", "trades", "positions", "wins", "losses",
+    "win_usd", "loss_usd", "liquidations", "stops", "takes", "peak", "max_drawdown_usd", "max_drawdown_pct",
+    "leader_pnl", "open_positions",
+)
+S = {name: i for i, name in enumerate(STATS)}
+
+
+@dataclass
+class Variants:
+    """Settings of V variants as arrays over the variant axis (what the kernel reads)."""
+
+    settings: list[CopySettings]
+    reverse: np.ndarray
+    sizing: np.ndarray
+    ratio: np.ndarray
+    fixed_usd: np.ndarray
+    baseline_usd: np.ndarray
+    follow: np.ndarray
+    fixed_lev: np.ndarray
+    min_lev: np.ndarray
+    max_lev: np.ndarray
+    min_coll: np.ndarray
+    max_coll: np.ndarray
+    max_margin: np.ndarray
+    max_open: np.ndarray
+    capital: np.ndarray
+    side: np.ndarray
+    sl_pct: np.ndarray
+    sl_usd: np.ndarray
+    tp_pct: np.ndarray
+    tp_usd: np.ndarray
+    delay: np.ndarray
+    slip_bps: np.ndarray
+    impact: np.ndarray
+    funding: np.ndarray
+    fee_bps: np.ndarray  # (V, platforms)
+    market_ok: np.ndarray  # (V, markets)
+
+    @classmethod
+    def build(cls, settings: list[CopySettings], platforms: list[str], markets: list[str]) -> Variants:
+        def arr(fn, dtype=np.float64):
+            return np.array([fn(s) for s in settings], dtype=dtype)
+
+        def allowed(s: CopySettings, market: str) -> bool:
+            return (s.pairs_allow is None or market in s.pairs_allow) and market not in s.pairs_deny
+
+        return cls(
+            settings=list(settings),
+            reverse=arr(lambda s: s.mode == "reverse", np.bool_),
+            sizing=arr(lambda s: int(Sizing[s.sizing.upper()]), np.int64),
+            ratio=arr(lambda s: s.ratio),
+            fixed_usd=arr(lambda s: s.fixed_collateral_usd),
+            baseline_usd=arr(lambda s: s.baseline_collateral_usd),
+            follow=arr(lambda s: s.leverage == "follow", np.bool_),
+            fixed_lev=arr(lambda s: s.fixed_leverage),
+            min_lev=arr(lambda s: s.min_leverage),
+            max_lev=arr(lambda s: s.max_leverage),
+            min_coll=arr(lambda s: s.min_collateral_usd),
+            max_coll=arr(lambda s: unlimited(s.max_collateral_usd)),
+            max_margin=arr(lambda s: unlimited(s.max_margin_per_position_usd)),
+            max_open=arr(lambda s: s.max_open_positions or 2**31, np.int64),
+            capital=arr(lambda s: s.initial_capital_usd),
+            side=arr(lambda s: int(SideFilter[s.side.upper()]), np.int64),
+            sl_pct=arr(lambda s: s.stop_loss_pct or 0.0),
+            sl_usd=arr(lambda s: s.stop_loss_usd or 0.0),
+            tp_pct=arr(lambda s: s.take_profit_pct or 0.0),
+            tp_usd=arr(lambda s: s.take_profit_usd or 0.0),
+            delay=arr(lambda s: s.copy_delay_seconds, np.int64),
+            slip_bps=arr(lambda s: s.slippage_bps),
+            impact=arr(lambda s: s.impact_bps_per_million),
+            funding=arr(lambda s: s.funding, np.bool_),
+            fee_bps=np.array([[s.fee_for(p) for p in platforms] for s in settings], dtype=np.float64).reshape(
+                len(settings), len(platforms)),
+            market_ok=np.array([[allowed(s, m) for m in markets] for s in settings], dtype=np.bool_).reshape(
+                len(settings), len(markets)),
+        )
+
+
+@dataclass
+class Replay:
+    """Raw kernel output: ``stats[bot, variant, STAT]``, equity curves at ``curve_time``."""
+
+    stats: np.ndarray
+    curve_time: np.ndarray
+    bot_curve: np.ndarray  # (K, bots, V)
+    plan_stats: np.ndarray  # (V, 3): peak, max drawdown usd, max drawdown pct of the plan
+    events: int
+    variants: int
+
+    def stat(self, name: str) -> np.ndarray:
+        return self.stats[:, :, S[name]]
+
+
+def reference_prices(events: LeaderEvents, prices: PriceSeries, delays: np.ndarray) -> np.ndarray:
+    """(E, D): the fill reference price of every event for every distinct delay."""
+    out = np.empty((len(events), len(delays)), dtype=np.float64)
+    order = np.lexsort((prices.time, prices.market))
+    p_market, p_time, p_price = prices.market[order], prices.time[order], prices.price[order]
+    bounds = np.searchsorted(p_market, np.arange(len(events.markets) + 1))
+    for d, delay in enumerate(delays):
+        if delay == 0:
+            out[:, d] = events.price
+            continue
+        for m in range(len(events.markets)):
+            rows = np.nonzero(events.market == m)[0]
+            lo, hi = bounds[m], bounds[m + 1]
+            if hi == lo:
+                out[rows, d] = events.price[rows]
+                continue
+            at = np.searchsorted(p_time[lo:hi], events.time[rows] + delay, side="left")
+            out[rows, d] = p_price[lo:hi][np.minimum(at, hi - lo - 1)]
+    return out
+
+
+def slots_needed(events: LeaderEvents) -> tuple[np.ndarray, int]:
+    """A slot per leader position while it is open (reused after): (slot per event, slots)."""
+    slot = np.empty(len(events), dtype=np.int64)
+    free: list[int] = []
+    taken: dict[int, int] = {}
+    count = 0
+    for i in range(len(events)):
+        p = int(events.position[i])
+        if p not in taken:
+            if free:
+                taken[p] = free.pop()
+            else:
+                taken[p] = count
+                count += 1
+        slot[i] = taken[p]
+        if events.action[i] in (CLOSE, LIQUIDATE):
+            free.append(taken.pop(p))
+    return slot, count
+
+
+def replay(events: LeaderEvents, prices: PriceSeries, variants: Variants, end_time: int | None = None,
+           curve_interval: int = 3600, bot_curves: bool = True) -> Replay:
+    """Run every variant over the events. ``end_time``: the window end (exclusive)."""
+    if len(events) == 0:
+        raise ValueError("no leader position opened inside the window: nothing to copy")
+    delays, delay_index = np.unique(variants.delay, return_inverse=True)
+    ref = reference_prices(events, prices, delays)
+    slot, n_slots = slots_needed(events)
+    start = int(min(events.time[0], prices.time[0] if len(prices) else events.time[0]))
+    end = int(end_time) if end_time is not None else int(max(events.time[-1], prices.time[-1] if len(prices) else 0)) + 1
+    curve_time = np.arange(start - start % curve_interval + curve_interval, end, curve_interval, dtype=np.int64)
+    curve_time = np.append(curve_time, end)
+    V, B = len(variants.settings), len(events.leaders)
+    stats, bot_curve, plan_stats = _kernel(
+        events.time, events.leader, slot, events.market, events.platform, events.is_long, events.action,
+        events.size_delta, events.size_after, events.collateral_after, events.price, events.funding,
+        events.realized_pnl, events.leader_baseline if len(events.leader_baseline) == B else np.zeros(B),
+        prices.time, prices.market, prices.price, ref, delay_index.astype(np.int64), n_slots, B,
+        len(events.markets), curve_time, bot_curves,
+        variants.reverse, variants.sizing, variants.ratio, variants.fixed_usd, variants.baseline_usd,
+        variants.follow, variants.fixed_lev, variants.min_lev, variants.max_lev, variants.min_coll,
+        variants.max_coll, variants.max_margin, variants.max_open, variants.capital, variants.side,
+        variants.sl_pct, variants.sl_usd, variants.tp_pct, variants.tp_usd, variants.slip_bps,
+        variants.impact, variants.funding, variants.fee_bps, variants.market_ok,
+    )
+    return Replay(stats, curve_time, bot_curve, plan_stats, len(events), V)
+
+
+@njit(cache=True)
+def _move(stats, plan, b, v, delta):
+    """Equity of bot b / variant v (and of the plan) changes by delta."""
+    stats[b, v, 1] += delta
+    plan[v, 3] += delta
+
+
+@njit(cache=True)
+def _settle_bot(stats, b, V):
+    """Peak and drawdowns of bot b after a stream item (within an item the order of the
+    positions must not matter, so drawdowns are taken between items only)."""
+    for v in range(V):
+        eq = stats[b, v, 1]
+        if eq > stats[b, v, 15]:
+            stats[b, v, 15] = eq
+        dd = stats[b, v, 15] - eq
+        if dd > stats[b, v, 16]:
+            stats[b, v, 16] = dd
+        if stats[b, v, 15] > 0 and dd / stats[b, v, 15] > stats[b, v, 17]:
+            stats[b, v, 17] = dd / stats[b, v, 15]
+
+
+@njit(cache=True)
+def _settle_plan(plan, V):
+    for v in range(V):
+        pe = plan[v, 3]
+        if pe > plan[v, 0]:
+            plan[v, 0] = pe
+        pdd = plan[v, 0] - pe
+        if pdd > plan[v, 1]:
+            plan[v, 1] = pdd
+        if plan[v, 0] > 0 and pdd / plan[v, 0] > plan[v, 2]:
+            plan[v, 2] = pdd / plan[v, 0]
+
+
+@njit(cache=True)
+def _close_part(stats, plan, st, side, size, qty, qty_ref, margin, unreal, pos_net, b, s, v, phi, fill, ref,
+                fee_rate, liquidate, mark):
+    """Close fraction phi of slot s for variant v at fill / ref prices; returns the fee."""
+    n = phi * size[s, v]
+    pnl_fill = position_pnl(side[s, v], phi * qty[s, v], n, fill)
+    pnl_ref = position_pnl(side[s, v], phi * qty_ref[s, v], n, ref)
+    fee = fee_rate * n
+    m = phi * margin[s, v]
+    if liquidate and pnl_fill <= -m:
+        pnl_fill = -m
+        if pnl_ref < -m:
+            pnl_ref = -m
+        fee = 0.0
+        stats[b, v, 12] += 1
+    stats[b, v, 0] += m + pnl_fill - fee
+    stats[b, v, 2] += pnl_ref
+    stats[b, v, 3] += fee
+    stats[b, v, 5] += pnl_ref - pnl_fill
+    stats[b, v, 6] += 1
+    pos_net[s, v] += pnl_fill - fee
+    keep = 1.0 - phi
+    size[s, v] *= keep
+    qty[s, v] *= keep
+    qty_ref[s, v] *= keep
+    margin[s, v] *= keep
+    new_u = position_pnl(side[s, v], qty[s, v], size[s, v], mark) if keep > 0 else 0.0
+    # equity = cash + margins + unrealized: cash +m+pnl-fee, margins -m, unrealized new-old
+    _move(stats, plan, b, v, pnl_fill - fee + new_u - unreal[s, v])
+    unreal[s, v] = new_u
+    if keep == 0.0:
+        st[s, v] = 2
+        stats[b, v, 19] -= 1
+        if pos_net[s, v] > 0:
+            stats[b, v, 8] += 1
+            stats[b, v, 10] += pos_net[s, v]
+        else:
+            stats[b, v, 9] += 1
+            stats[b, v, 11] -= pos_net[s, v]
+    return fee
+
+
+@njit(cache=True)
+def _observe(stats, plan, st, side, size, qty, qty_ref, margin, unreal, pos_net, slot_bot, slot_market,
+             slot_platform, market_open, m, x, V, n_slots, sl_pct, sl_usd, tp_pct, tp_usd, slip_bps, impact,
+             fee_bps, touched):
+    if market_open[m] == 0:
+        return
+    for s in range(n_slots):
+        if slot_market[s] != m:
+            continue
+        b = slot_bot[s]
+        touched[b] = True
+        for v in range(V):
+            if st[s, v] != 1:
+                continue
+            u = position_pnl(side[s, v], qty[s, v], size[s, v], x)
+            _move(stats, plan, b, v, u - unreal[s, v])
+            unreal[s, v] = u
+            mg = margin[s, v]
+            long = side[s, v] > 0
+            if u <= -mg:
+                _close_part(stats, plan, st, side, size, qty, qty_ref, margin, unreal, pos_net, b, s, v, 1.0,
+                            x, x, 0.0, True, x)
+            elif (sl_pct[v] > 0 and u <= -sl_pct[v] / 100.0 * mg) or (sl_usd[v] > 0 and u <= -sl_usd[v]):
+                slip = slippage_fraction(slip_bps[v], impact[v], size[s, v])
+                _close_part(stats, plan, st, side, size, qty, qty_ref, margin, unreal, pos_net, b, s, v, 1.0,
+                            fill_price(x, not long, slip), x, fee_bps[v, slot_platform[s]] / 1e4, False, x)
+                stats[b, v, 13] += 1
+            elif (tp_pct[v] > 0 and u >= tp_pct[v] / 100.0 * mg) or (tp_usd[v] > 0 and u >= tp_usd[v]):
+                slip = slippage_fraction(slip_bps[v], impact[v], size[s, v])
+                _close_part(stats, plan, st, side, size, qty, qty_ref, margin, unreal, pos_net, b, s, v, 1.0,
+                            fill_price(x, not long, slip), x, fee_bps[v, slot_platform[s]] / 1e4, False, x)
+                stats[b, v, 14] += 1
+
+
+@njit(cache=True)
+def _kernel(ev_time, ev_bot, ev_slot, ev_market, ev_platform, ev_long, ev_action, ev_delta, ev_after, ev_coll,
+            ev_price, ev_funding, ev_pnl, leader_baseline, ob_time, ob_market, ob_price, ref, delay_index,
+            n_slots, B, n_markets, curve_time, bot_curves,
+            reverse, sizing, ratio, fixed_usd, baseline_usd, follow, fixed_lev, min_lev, max_lev, min_coll,
+            max_coll, max_margin, max_open, capital, side_filter, sl_pct, sl_usd, tp_pct, tp_usd, slip_bps,
+            impact, funding_on, fee_bps, market_ok):
+    V = len(reverse)
+    E = len(ev_time)
+    O = len(ob_time)
+    K = len(curve_time)
+    stats = np.zeros((B, V, 20))
+    plan = np.zeros((V, 4))  # peak, max dd, max dd pct, equity
+    for v in range(V):
+        for b in range(B):
+            stats[b, v, 0] = capital[v]
+            stats[b, v, 1] = capital[v]
+            stats[b, v, 15] = capital[v]
+        plan[v, 0] = capital[v] * B
+        plan[v, 3] = capital[v] * B
+    bot_curve = np.zeros((K if bot_curves else 0, B, V))
+    st = np.zeros((n_slots, V), dtype=np.int8)
+    side = np.zeros((n_slots, V))
+    size = np.zeros((n_slots, V))
+    qty = np.zeros((n_slots, V))
+    qty_ref = np.zeros((n_slots, V))
+    margin = np.zeros((n_slots, V))
+    unreal = np.zeros((n_slots, V))
+    pos_net = np.zeros((n_slots, V))
+    slot_bot = np.zeros(n_slots, dtype=np.int64)
+    slot_market = np.full(n_slots, -1, dtype=np.int64)
+    slot_platform = np.zeros(n_slots, dtype=np.int64)
+    leader_size = np.zeros(n_slots)
+    leader_qty = np.zeros(n_slots)
+    leader_long = np.zeros(n_slots, dtype=np.bool_)
+    market_open = np.zeros(n_markets, dtype=np.int64)
+    marks = np.full(n_markets, np.nan)
+    touched = np.zeros(B, dtype=np.bool_)
+    i = 0
+    j = 0
+    k = 0
+    while i < E or j < O:
+        take_obs = j < O and (i >= E or ob_time[j] <= ev_time[i])
+        t = ob_time[j] if take_obs else ev_time[i]
+        while k < K and curve_time[k] <= t:
+            if bot_curves:
+                for b in range(B):
+                    for v in range(V):
+                        bot_curve[k, b, v] = stats[b, v, 1]
+            k += 1
+        if take_obs:
+            m = ob_market[j]
+            marks[m] = ob_price[j]
+            _observe(stats, plan, st, side, size, qty, qty_ref, margin, unreal, pos_net, slot_bot, slot_market,
+                     slot_platform, market_open, m, ob_price[j], V, n_slots, sl_pct, sl_usd, tp_pct, tp_usd,
+                     slip_bps, impact, fee_bps, touched)
+            for b in range(B):
+                if touched[b]:
+                    _settle_bot(stats, b, V)
+                    touched[b] = False
+            _settle_plan(plan, V)
+            j += 1
+            continue
+        s = ev_slot[i]
+        b = ev_bot[i]
+        m = ev_market[i]
+        a = ev_action[i]
+        plat = ev_platform[i]
+        mark = marks[m] if not math.isnan(marks[m]) else ev_price[i]
+        if a == OPEN:
+            slot_bot[s] = b
+            slot_market[s] = m
+            slot_platform[s] = plat
+            leader_size[s] = ev_after[i]
+            leader_qty[s] = ev_after[i] / ev_price[i]
+            leader_long[s] = ev_long[i]
+            market_open[m] += 1
+            c_lead = ev_coll[i]
+            lev_lead = ev_after[i] / c_lead if c_lead > 0 else 0.0
+            for v in range(V):
+                st[s, v] = 0
+                pos_net[s, v] = 0.0
+                unreal[s, v] = 0.0
+                long = ev_long[i] != reverse[v]
+                if not market_ok[v, m] or lev_lead <= 0:
+                    continue
+                if (side_filter[v] == 1 and not long) or (side_filter[v] == 2 and long):
+                    continue
+                if stats[b, v, 19] >= max_open[v]:
+                    continue
+                c = order_collateral(sizing[v], ratio[v], fixed_usd[v], baseline_usd[v], c_lead,
+                                     leader_baseline[b], max_coll[v], max_margin[v])
+                if c < min_coll[v] or c <= 0:
+                    continue
+                lev = follower_leverage(follow[v], lev_lead, fixed_lev[v], min_lev[v], max_lev[v])
+                n = c * lev
+                fee = fee_bps[v, plat] / 1e4 * n
+                if c + fee > stats[b, v, 0]:
+                    continue
+                r = ref[i, delay_index[v]]
+                f = fill_price(r, long, slippage_fraction(slip_bps[v], impact[v], n))
+                st[s, v] = 1
+                side[s, v] = 1.0 if long else -1.0
+                size[s, v] = n
+                qty[s, v] = n / f
+                qty_ref[s, v] = n / r
+                margin[s, v] = c
+                u = position_pnl(side[s, v], qty[s, v], n, mark)
+                unreal[s, v] = u
+                pos_net[s, v] = -fee
+                stats[b, v, 0] -= c + fee
+                stats[b, v, 3] += fee
+                stats[b, v, 6] += 1
+                stats[b, v, 7] += 1
+                stats[b, v, 19] += 1
+                stats[b, v, 18] += ev_pnl[i]
+                _move(stats, plan, b, v, u - fee)
+        else:
+            lead_before = leader_size[s]
+            phi = 1.0 if a == CLOSE or a == LIQUIDATE else (ev_delta[i] / lead_before if lead_before > 0 else 0.0)
+            if phi > 1.0:
+                phi = 1.0
+            for v in range(V):
+                if st[s, v] == 0:
+                    continue
+                stats[b, v, 18] += ev_pnl[i]
+                if st[s, v] != 1:
+                    continue
+                long = side[s, v] > 0
+                r = ref[i, delay_index[v]]
+                fee_rate = fee_bps[v, plat] / 1e4
+                if funding_on[v] and ev_funding[i] != 0.0 and lead_before > 0:
+                    fund = ev_funding[i] * size[s, v] / lead_before
+                    stats[b, v, 0] -= fund
+                    stats[b, v, 4] += fund
+                    pos_net[s, v] -= fund
+                    _move(stats, plan, b, v, -fund)
+                if a == INCREASE:
+                    if lead_before <= 0:
+                        continue
+                    lev_now = size[s, v] / margin[s, v]
+                    add = ev_delta[i] / lead_before * size[s, v]
+                    mg = min(add / lev_now, max_margin[v] - margin[s, v])
+                    if mg <= 0:
+                        continue
+                    add = mg * lev_now
+                    fee = fee_rate * add
+                    if mg + fee > stats[b, v, 0]:
+                        continue
+                    f = fill_price(r, long, slippage_fraction(slip_bps[v], impact[v], add))
+                    qty[s, v] += add / f
+                    qty_ref[s, v] += add / r
+                    size[s, v] += add
+                    margin[s, v] += mg
+                    stats[b, v, 0] -= mg + fee
+                    stats[b, v, 3] += fee
+                    stats[b, v, 6] += 1
+                    pos_net[s, v] -= fee
+                    u = position_pnl(side[s, v], qty[s, v], size[s, v], mark)
+                    _move(stats, plan, b, v, u - unreal[s, v] - fee)
+                    unreal[s, v] = u
+                elif phi > 0:
+                    slip = slippage_fraction(slip_bps[v], impact[v], phi * size[s, v])
+                    _close_part(stats, plan, st, side, size, qty, qty_ref, margin, unreal, pos_net, b, s, v, phi,
+                                fill_price(r, not long, slip), r, fee_rate, a == LIQUIDATE, mark)
+            # the leader's own position
+            if a == INCREASE:
+                leader_qty[s] += ev_delta[i] / ev_price[i]
+                leader_size[s] = ev_after[i]
+            elif a == DECREASE:
+                leader_qty[s] *= 1.0 - phi
+                leader_size[s] = ev_after[i]
+            else:
+                leader_size[s] = 0.0
+                leader_qty[s] = 0.0
+                market_open[m] -= 1
+                slot_market[s] = -1
+        _settle_bot(stats, b, V)
+        _settle_plan(plan, V)
+        i += 1
+    # the window ends: open positions stay marked; the leader's are marked too
+    for s in range(n_slots):
+        if slot_market[s] < 0:
+            continue
+        m = slot_market[s]
+        b = slot_bot[s]
+        x = marks[m]
+        lead_u = position_pnl(1.0 if leader_long[s] else -1.0, leader_qty[s], leader_size[s], x)
+        for v in range(V):
+            if st[s, v] == 0:
+                continue
+            stats[b, v, 18] += lead_u
+            if st[s, v] != 1:
+                continue
+            u_ref = position_pnl(side[s, v], qty_ref[s, v], size[s, v], x)
+            stats[b, v, 2] += u_ref
+            stats[b, v, 5] += u_ref - unreal[s, v]
+    while k < K:
+        if bot_curves:
+            for b in range(B):
+                for v in range(V):
+                    bot_curve[k, b, v] = stats[b, v, 1]
+        k += 1
+    return stats, bot_curve, plan[:, :3].copy()
