@@ -1,5 +1,6 @@
 """The code location ``workspace.yaml`` loads: one raw-logs asset (+ checks and sensors) per
-chain of the contract registry, the landing tables, and the dbt models after them."""
+chain of the contract registry, the landing tables, the dbt models after them, and the
+copy-trading simulations (one dynamic partition per stored simulation)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from copytrade.chain.chains import chain_config
 from copytrade.venues.registry import load_registry
 from orchestration.assets.dbt import dbt_build_job, dbt_models, dbt_resource, landing_specs
 from orchestration.assets.ingestion import build_raw_logs_asset
+from orchestration.assets.simulations import simulation_results
 from orchestration.checks import build_raw_logs_checks
 from orchestration.resources import default_resources, home
 from orchestration.sensors import build_block_range_sensor, build_dbt_after_ingestion_sensor, build_reorg_sensor
@@ -31,7 +33,7 @@ def build_definitions() -> Definitions:
     raw_keys = [a.key for a in assets]
     sensors.append(build_dbt_after_ingestion_sensor(raw_keys, dbt_build_job))
     return Definitions(
-        assets=[*assets, *landing_specs(raw_keys), dbt_models],
+        assets=[*assets, *landing_specs(raw_keys), dbt_models, simulation_results],
         asset_checks=checks,
         jobs=[dbt_build_job],
         sensors=sensors,

@@ -223,6 +223,253 @@ def backfill(
         console.print("- dbt build done (analytics.perp_trading_event_log, positions, pnl_snapshot_v2, leaderboard)")
 
 
+# CopySettings / SimulationRequest field -> the `simulate` flag that sets it (errors name both)
+SIMULATE_FLAGS: dict[str, str] = {
+    "leaders": "--leaders", "start": "--from", "end": "--to", "platform": "--platform",
+    "mode": "--mode", "sizing": "--sizing", "ratio": "--ratio", "fixed_collateral_usd": "--fixed-collateral",
+    "baseline_collateral_usd": "--baseline-collateral", "leverage": "--leverage",
+    "fixed_leverage": "--fixed-leverage", "min_leverage": "--min-leverage", "max_leverage": "--max-leverage",
+    "min_collateral_usd": "--min-collateral", "max_collateral_usd": "--max-collateral",
+    "max_margin_per_position_usd": "--max-margin", "max_open_positions": "--max-open",
+    "initial_capital_usd": "--capital", "side": "--side", "pairs_allow": "--pairs", "pairs_deny": "--exclude-pairs",
+    "stop_loss_pct": "--stop-loss-pct", "take_profit_pct": "--take-profit-pct", "stop_loss_usd": "--stop-loss-usd",
+    "take_profit_usd": "--take-profit-usd", "copy_delay_seconds": "--delay", "slippage_bps": "--slippage-bps",
+    "impact_bps_per_million": "--impact-bps", "fee_bps": "--no-fees", "funding": "--no-funding",
+}
+
+
+# SelectionCriteria field (of `simulate --auto`) -> its flag
+AUTO_FLAGS: dict[str, str] = {
+    "count": "--auto-count", "lookback_days": "--lookback-days", "min_trades": "--min-trades",
+    "max_trades": "--max-trades", "min_r2": "--min-r2", "max_r2": "--max-r2", "min_slope": "--min-slope",
+    "max_slope": "--max-slope", "max_leverage": "--max-avg-leverage",
+    "min_avg_collateral_usd": "--min-avg-collateral", "rank_by": "--rank-by",
+}
+
+
+def _fail_fields(problems: list[tuple[str, str]]) -> None:
+    """One line naming each bad field and the flag that sets it: ``end (--to): must be after start``."""
+    parts = []
+    for where, what in problems:
+        field = where.split(".")[-1]
+        flag = AUTO_FLAGS.get(field) if where.startswith("criteria.") else SIMULATE_FLAGS.get(field)
+        parts.append(f"{field} ({flag}): {what}" if flag else f"{where}: {what}")
+    err_console.print(f"[bold red]error:[/] {'; '.join(parts)}", soft_wrap=True)
+    raise typer.Exit(code=1)
+
+
+def _split(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value is not None else None
+
+
+@app.command("simulate")
+def simulate(
+    leaders: str = typer.Option(None, "--leaders", help="Leader addresses, comma-separated (one bot each)."),
+    start: str = typer.Option(None, "--from", help="Window start, ISO date or time (UTC unless an offset is given)."),
+    end: str = typer.Option(None, "--to", help="Window end (exclusive)."),
+    platform: str = typer.Option(None, "--platform", help="Only this venue's trades: gmx, gtrade, synthetix."),
+    mode: str = typer.Option(None, "--mode", help="default | reverse (take the other side)."),
+    sizing: str = typer.Option(None, "--sizing", help="ratio | fixed | baseline."),
+    ratio: str = typer.Option(None, "--ratio", help="Our collateral / the leader's (sizing=ratio)."),
+    fixed_collateral: str = typer.Option(None, "--fixed-collateral", help="USD collateral per position (sizing=fixed)."),
+    baseline_collateral: str = typer.Option(None, "--baseline-collateral", help="USD for the leader's baseline size (sizing=baseline)."),
+    leverage: str = typer.Option(None, "--leverage", help="follow | fixed."),
+    fixed_leverage: str = typer.Option(None, "--fixed-leverage", help="Leverage when --leverage fixed."),
+    min_leverage: str = typer.Option(None, "--min-leverage"),
+    max_leverage: str = typer.Option(None, "--max-leverage"),
+    min_collateral: str = typer.Option(None, "--min-collateral", help="Orders below this USD are skipped."),
+    max_collateral: str = typer.Option(None, "--max-collateral", help="Orders above this USD are cut to it."),
+    max_margin: str = typer.Option(None, "--max-margin", help="Max USD margin per position."),
+    max_open: str = typer.Option(None, "--max-open", help="Max open positions per bot."),
+    capital: str = typer.Option(None, "--capital", help="Initial capital per bot, USD."),
+    side: str = typer.Option(None, "--side", help="both | long | short (our side)."),
+    pairs: str = typer.Option(None, "--pairs", help="Only these markets, comma-separated (ETH/USD,...)."),
+    exclude_pairs: str = typer.Option(None, "--exclude-pairs", help="Never these markets."),
+    stop_loss_pct: str = typer.Option(None, "--stop-loss-pct", help="% of the position's margin."),
+    take_profit_pct: str = typer.Option(None, "--take-profit-pct"),
+    stop_loss_usd: str = typer.Option(None, "--stop-loss-usd"),
+    take_profit_usd: str = typer.Option(None, "--take-profit-usd"),
+    delay: str = typer.Option(None, "--delay", help="Copy delay in seconds."),
+    slippage_bps: str = typer.Option(None, "--slippage-bps"),
+    impact_bps: str = typer.Option(None, "--impact-bps", help="Extra slippage bps per $1M notional."),
+    no_fees: bool = typer.Option(False, "--no-fees", help="No venue fees."),
+    no_funding: bool = typer.Option(False, "--no-funding", help="No funding / borrowing."),
+    auto: bool = typer.Option(False, "--auto", help="Choose the leaders from data before --from (needs --platform)."),
+    auto_count: str = typer.Option(None, "--auto-count", help="--auto: how many leaders (default 10)."),
+    lookback_days: str = typer.Option(None, "--lookback-days", help="--auto: days before --from to judge on (default 30)."),
+    min_trades: str = typer.Option(None, "--min-trades", help="--auto: at least this many trades in the lookback."),
+    max_trades: str = typer.Option(None, "--max-trades"),
+    min_r2: str = typer.Option(None, "--min-r2", help="--auto: smoothness of the cumulative closed PnL (0..1)."),
+    max_r2: str = typer.Option(None, "--max-r2"),
+    min_slope: str = typer.Option(None, "--min-slope", help="--auto: USD per closed position."),
+    max_slope: str = typer.Option(None, "--max-slope"),
+    max_avg_leverage: str = typer.Option(None, "--max-avg-leverage", help="--auto: the leader's average leverage."),
+    min_avg_collateral: str = typer.Option(None, "--min-avg-collateral", help="--auto: the leader's average USD collateral."),
+    rank_by: str = typer.Option(None, "--rank-by", help="--auto: pnl | r2 | slope."),
+) -> None:
+    """Simulate copying leaders over a window, in-process through Dagster (the
+    simulation_results asset, one partition per simulation), and print plan and bot metrics.
+    Inputs are checked first: a bad one exits 1 naming the field, and nothing is written.
+    With --auto the leaders are chosen from data strictly before the window (no look-ahead)."""
+    from copytrade.simulation.settings import DEFAULT_FEE_BPS
+    from copytrade.simulation.store import InvalidRequest, make_request
+
+    values = {
+        "mode": mode, "sizing": sizing, "ratio": ratio, "fixed_collateral_usd": fixed_collateral,
+        "baseline_collateral_usd": baseline_collateral, "leverage": leverage, "fixed_leverage": fixed_leverage,
+        "min_leverage": min_leverage, "max_leverage": max_leverage, "min_collateral_usd": min_collateral,
+        "max_collateral_usd": max_collateral, "max_margin_per_position_usd": max_margin,
+        "max_open_positions": max_open, "initial_capital_usd": capital, "side": side,
+        "pairs_allow": _split(pairs), "pairs_deny": _split(exclude_pairs), "stop_loss_pct": stop_loss_pct,
+        "take_profit_pct": take_profit_pct, "stop_loss_usd": stop_loss_usd, "take_profit_usd": take_profit_usd,
+        "copy_delay_seconds": delay, "slippage_bps": slippage_bps, "impact_bps_per_million": impact_bps,
+        "fee_bps": {venue: 0.0 for venue in DEFAULT_FEE_BPS} if no_fees else None,
+        "funding": False if no_funding else None,
+    }
+    fields = {"leaders": _split(leaders), "start": start, "end": end, "platform": platform,
+              "settings": [{k: v for k, v in values.items() if v is not None}]}
+    criteria = None
+    if auto:
+        criteria = _auto_criteria(fields, {
+            "count": auto_count, "lookback_days": lookback_days, "min_trades": min_trades, "max_trades": max_trades,
+            "min_r2": min_r2, "max_r2": max_r2, "min_slope": min_slope, "max_slope": max_slope,
+            "max_leverage": max_avg_leverage, "min_avg_collateral_usd": min_avg_collateral, "rank_by": rank_by,
+        })
+        fields = {**fields, "leaders": [AUTO_PLACEHOLDER], "kind": "auto"}  # chosen once the window is valid
+    try:
+        request = make_request(**{k: v for k, v in fields.items() if v is not None})
+    except InvalidRequest as exc:
+        _fail_fields(exc.problems)
+    stack = Stack.from_env()
+    os.environ.update(stack.endpoints.environ())
+    with _connect(stack) as conn:
+        if criteria is not None:
+            request = _auto_leaders(conn, request, criteria)
+        _run_simulation(conn, request)
+
+
+AUTO_PLACEHOLDER = "<auto>"
+
+
+def _auto_criteria(fields: dict, values: dict):
+    """The selection criteria of --auto, checked like every other input (exit 1 naming the flag)."""
+    from pydantic import ValidationError
+
+    from copytrade.simulation.selection import SelectionCriteria
+
+    problems = []
+    if fields["leaders"]:
+        problems.append(("leaders", "give --leaders or --auto, not both"))
+    if not fields["platform"]:
+        problems.append(("platform", "--auto chooses among one venue's traders: give --platform"))
+    try:
+        criteria = SelectionCriteria.model_validate({k: v for k, v in values.items() if v is not None})
+    except ValidationError as exc:
+        problems += [("criteria." + ".".join(str(p) for p in err["loc"]), err["msg"].removeprefix("Value error, "))
+                     for err in exc.errors()]
+    if problems:
+        _fail_fields(problems)
+    return criteria
+
+
+def _auto_leaders(conn, request, criteria):
+    """The request with the leaders auto selection picks from data strictly before its start."""
+    from copytrade.simulation.selection import select_leaders
+    from copytrade.simulation.store import make_request
+
+    try:
+        chosen = select_leaders(conn, request.platform, request.start, criteria)
+    except ValueError as exc:
+        _fail(exc)
+    if not chosen:
+        _fail(ValueError(f"leaders: no {request.platform} trader passes the --auto criteria in the"
+                         f" {criteria.lookback_days:g} days before {request.start.isoformat()}"))
+    console.print(f"- auto selection: {len(chosen)} leaders of {request.platform} (judged before {request.start:%Y-%m-%d %H:%M})")
+    return make_request(**{**request.model_dump(), "leaders": chosen})
+
+
+def _connect(stack: Stack):
+    """An autocommit connection to the app database, or exit 1 saying how to start it."""
+    import psycopg
+
+    from copytrade.config import plain_pg_url
+
+    try:
+        return psycopg.connect(plain_pg_url(stack.endpoints.database_url), autocommit=True, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        _fail(RuntimeError(f"the database is not reachable ({exc}); `copytrade services up` starts it"))
+
+
+def _run_simulation(conn, request) -> None:
+    """Store the request, materialize its partition in-process and print what it stored."""
+    from dagster import DagsterInstance
+
+    from copytrade.simulation.data import UnknownLeader
+    from copytrade.simulation.store import EmptyWindow
+    from orchestration.assets.simulations import (
+        failure_message,
+        materialize_simulation,
+        request_simulation,
+    )
+
+    with DagsterInstance.get() as instance:
+        try:
+            sid = request_simulation(instance, conn, request)
+        except (UnknownLeader, EmptyWindow) as exc:
+            _fail(exc)
+        with console.status(f"simulating {sid} ..."):
+            result = materialize_simulation(sid, instance)
+        if not result.success:
+            _fail(RuntimeError(f"simulation {sid} failed: {failure_message(result)}"))
+        _print_simulation(conn, sid)
+
+
+def _money(value) -> str:
+    return f"{value:,.2f}" if value is not None else "-"
+
+
+def _pct(value) -> str:
+    return f"{value:.1%}" if value is not None else "-"
+
+
+def _print_simulation(conn, sid: str) -> None:
+    """The stored plan variants (best first), the best variant's bots and its equity sparkline."""
+    from rich.table import Table
+
+    from copytrade.simulation.store import fetch_bots, fetch_equity, fetch_plans, fetch_simulation
+    from orchestration.assets.simulations import sample, sparkline
+
+    sim = fetch_simulation(conn, sid)
+    plans = fetch_plans(conn, sid)
+    columns = ("net PnL", "follower PnL", "leader PnL", "cost", "ROI", "max DD", "max DD %", "trades", "win rate")
+
+    def metric_cells(row) -> list[str]:
+        m = row["metrics"]
+        return [_money(row["net_pnl"]), _money(row["follower_pnl"]), _money(row["leader_pnl"]), _money(row["cost"]),
+                _pct(row["roi"]), _money(row["max_drawdown_usd"]), _pct(row["max_drawdown_pct"]), str(row["trades"]),
+                _pct(m.get("win_rate"))]
+
+    window = f"{sim['window_start']:%Y-%m-%d %H:%M} -> {sim['window_end']:%Y-%m-%d %H:%M} UTC"
+    table = Table(title=f"Simulation {sid}: {len(sim['leaders'])} leaders, {window}")
+    for column in ("rank", "variant", *columns):
+        table.add_column(column, justify="right")
+    for row in plans:
+        table.add_row(str(row["rank"]), str(row["variant"]), *metric_cells(row))
+    console.print(table, width=160)
+    best = plans[0]["variant"]
+    bots = Table(title=f"Bots of variant {best}")
+    bots.add_column("leader", justify="left")
+    for column in columns:
+        bots.add_column(column, justify="right")
+    for row in fetch_bots(conn, sid, best):
+        bots.add_row(row["leader"], *metric_cells(row))
+    console.print(bots, width=160)
+    curve = [(0, float(e)) for _, e in fetch_equity(conn, sid, best)]
+    if curve:
+        console.print(f"equity {sparkline([e for _, e in sample(curve, 60)])} "
+                      f"{_money(curve[0][1])} -> {_money(curve[-1][1])} USD", soft_wrap=True)
+
+
 def _dagster_env(stack: Stack) -> dict[str, str]:
     return {**os.environ, **stack.endpoints.environ()}
 
