@@ -227,6 +227,11 @@ def run_reference(events: LeaderEvents, prices: PriceSeries, s: CopySettings) ->
                                 p.qty += add / f
                                 p.qty_ref += add / r
                                 p.size += add
+                                if after < before + delta:
+                                    shrink = after / (before + delta)
+                                    p.size *= shrink
+                                    p.qty *= shrink
+                                    p.qty_ref *= shrink
                                 p.margin += mg
                                 bot.cash -= mg + fee
                                 bot.stats["fees"] += fee
@@ -241,6 +246,8 @@ def run_reference(events: LeaderEvents, prices: PriceSeries, s: CopySettings) ->
                     close(p, phi, f, r, rate, a == LIQUIDATE, mark)
         if a == INCREASE:
             lead["qty"] += delta / price
+            if after < before + delta:
+                lead["qty"] *= after / (before + delta)
             lead["size"] = after
         elif a in (CLOSE, LIQUIDATE):
             del leader[pos]

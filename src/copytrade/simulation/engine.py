@@ -16,8 +16,10 @@ same text, and property tests hold the two equal):
   cannot pay margin + fee, or the collateral is below min_collateral_usd. Collateral from
   :func:`order_collateral`, leverage from :func:`follower_leverage` (leader leverage =
   size_after / collateral_after), notional = collateral * leverage.
-- INCREASE: the follower adds the same fraction of its size as the leader adds of its own,
-  at its current leverage, within max margin per position and the cash it has.
+- INCREASE: the follower adds the same fraction of its size as the leader's order adds to
+  the leader's, at its current leverage, within max margin per position and the cash it has.
+  When the venue takes its fee out of the position (gTrade: size after < size before + order)
+  both positions shrink by that factor at their average entry, without realizing PnL.
 - DECREASE: the follower closes the same fraction of its position as the leader; CLOSE and
   LIQUIDATE close it whole (a loss beyond the margin is capped at the margin: a follower
   liquidation).
@@ -475,6 +477,12 @@ def _kernel(ev_time, ev_bot, ev_slot, ev_market, ev_platform, ev_long, ev_action
                     qty[s, v] += add / f
                     qty_ref[s, v] += add / r
                     size[s, v] += add
+                    grown = lead_before + ev_delta[i]
+                    if ev_after[i] < grown:  # the venue took its fee out of the position
+                        shrink = ev_after[i] / grown
+                        size[s, v] *= shrink
+                        qty[s, v] *= shrink
+                        qty_ref[s, v] *= shrink
                     margin[s, v] += mg
                     stats[b, v, 0] -= mg + fee
                     stats[b, v, 3] += fee
@@ -490,6 +498,8 @@ def _kernel(ev_time, ev_bot, ev_slot, ev_market, ev_platform, ev_long, ev_action
             # the leader's own position
             if a == INCREASE:
                 leader_qty[s] += ev_delta[i] / ev_price[i]
+                if ev_after[i] < lead_before + ev_delta[i]:
+                    leader_qty[s] *= ev_after[i] / (lead_before + ev_delta[i])
                 leader_size[s] = ev_after[i]
             elif a == DECREASE:
                 leader_qty[s] *= 1.0 - phi
