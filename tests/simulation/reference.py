@@ -4,6 +4,7 @@ property tests hold the vectorized engine equal to it."""
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass, field
 
@@ -13,6 +14,7 @@ from copytrade.simulation.settings import CopySettings
 
 @dataclass
 class Position:
+    pos: int
     bot: int
     market: int
     platform: int
@@ -21,7 +23,6 @@ class Position:
     qty: float
     qty_ref: float
     margin: float
-    unreal: float = 0.0
     net: float = 0.0
     open: bool = True
 
@@ -44,6 +45,7 @@ def run_reference(events: LeaderEvents, prices: PriceSeries, s: CopySettings) ->
         "open_positions")}) for _ in range(n_bots)]
     plan = {"equity": capital * n_bots, "peak": capital * n_bots, "dd": 0.0, "dd_pct": 0.0}
     copies: dict[int, Position | None] = {}  # leader position -> our copy (None: not copied)
+    open_copies: dict[int, Position] = {}
     leader: dict[int, dict] = {}
     marks: dict[int, float] = {}
     max_coll = math.inf if s.max_collateral_usd is None else s.max_collateral_usd
@@ -56,20 +58,24 @@ def run_reference(events: LeaderEvents, prices: PriceSeries, s: CopySettings) ->
     def slip(notional: float) -> float:
         return (s.slippage_bps + s.impact_bps_per_million * notional / 1e6) / 1e4
 
-    def move(b: int, delta: float) -> None:
-        bots[b].equity += delta
-        plan["equity"] += delta
+    def equity(b: int) -> float:
+        """Cash + margins + unrealized PnL of the bot's open copies at the latest marks."""
+        return bots[b].cash + sum(p.margin + pnl(p, p.qty, p.size, marks[p.market])
+                                  for p in open_copies.values() if p.bot == b)
 
-    def settle() -> None:
-        """Drawdowns are taken after each stream item (an event, an observation)."""
-        for bot in bots:
+    def evaluate(which: set[int]) -> None:
+        """Equity, peaks and drawdowns of these bots and of the plan (all bots, fresh)."""
+        for b in which:
+            bot = bots[b]
+            bot.equity = equity(b)
             bot.peak = max(bot.peak, bot.equity)
             dd = bot.peak - bot.equity
             bot.stats["max_drawdown_usd"] = max(bot.stats["max_drawdown_usd"], dd)
             if bot.peak > 0:
                 bot.stats["max_drawdown_pct"] = max(bot.stats["max_drawdown_pct"], dd / bot.peak)
-        plan["peak"] = max(plan["peak"], plan["equity"])
-        pdd = plan["peak"] - plan["equity"]
+        total = sum(equity(b) for b in range(n_bots))
+        plan["peak"] = max(plan["peak"], total)
+        pdd = plan["peak"] - total
         plan["dd"] = max(plan["dd"], pdd)
         if plan["peak"] > 0:
             plan["dd_pct"] = max(plan["dd_pct"], pdd / plan["peak"])
@@ -77,7 +83,7 @@ def run_reference(events: LeaderEvents, prices: PriceSeries, s: CopySettings) ->
     def pnl(p: Position, qty: float, size: float, price: float) -> float:
         return p.side * (qty * price - size)
 
-    def close(p: Position, phi: float, fill: float, ref: float, rate: float, liquidate: bool, mark: float) -> None:
+    def close(p: Position, phi: float, fill: float, ref: float, rate: float, liquidate: bool) -> None:
         bot = bots[p.bot]
         n = phi * p.size
         pnl_fill = pnl(p, phi * p.qty, n, fill)
@@ -98,11 +104,9 @@ def run_reference(events: LeaderEvents, prices: PriceSeries, s: CopySettings) ->
         p.qty *= keep
         p.qty_ref *= keep
         p.margin *= keep
-        new_u = pnl(p, p.qty, p.size, mark) if keep > 0 else 0.0
-        move(p.bot, pnl_fill - fee + new_u - p.unreal)
-        p.unreal = new_u
         if keep == 0.0:
             p.open = False
+            del open_copies[p.pos]
             bot.stats["open_positions"] -= 1
             if p.net > 0:
                 bot.stats["wins"] += 1
@@ -113,47 +117,46 @@ def run_reference(events: LeaderEvents, prices: PriceSeries, s: CopySettings) ->
 
     def observe(m: int, x: float) -> None:
         marks[m] = x
-        for p in list(copies.values()):
-            if p is None or not p.open or p.market != m:
+        exited = set()
+        for p in list(open_copies.values()):
+            if p.market != m:
                 continue
             u = pnl(p, p.qty, p.size, x)
-            move(p.bot, u - p.unreal)
-            p.unreal = u
-            long = p.side > 0
-            sell = long  # closing a long sells, closing a short buys
+            sell = p.side > 0  # closing a long sells, closing a short buys
             if u <= -p.margin:
-                close(p, 1.0, x, x, 0.0, True, x)
+                close(p, 1.0, x, x, 0.0, True)
             elif (s.stop_loss_pct and u <= -s.stop_loss_pct / 100 * p.margin) or (s.stop_loss_usd and u <= -s.stop_loss_usd):
                 f = x * (1 - slip(p.size)) if sell else x * (1 + slip(p.size))
-                close(p, 1.0, f, x, fee_rate(p.platform), False, x)
+                close(p, 1.0, f, x, fee_rate(p.platform), False)
                 bots[p.bot].stats["stops"] += 1
             elif (s.take_profit_pct and u >= s.take_profit_pct / 100 * p.margin) or (s.take_profit_usd and u >= s.take_profit_usd):
                 f = x * (1 - slip(p.size)) if sell else x * (1 + slip(p.size))
-                close(p, 1.0, f, x, fee_rate(p.platform), False, x)
+                close(p, 1.0, f, x, fee_rate(p.platform), False)
                 bots[p.bot].stats["takes"] += 1
-        settle()
+            else:
+                continue
+            exited.add(p.bot)
+        if exited:
+            evaluate(exited)
+
+    by_market: dict[int, tuple[list[int], list[float]]] = {}
+    for t_obs, mk, x_obs in zip(prices.time.tolist(), prices.market.tolist(), prices.price.tolist()):
+        times, values = by_market.setdefault(mk, ([], []))
+        times.append(t_obs)
+        values.append(x_obs)
 
     def reference_price(i: int) -> float:
-        if s.copy_delay_seconds == 0:
+        if s.copy_delay_seconds == 0 or int(events.market[i]) not in by_market:
             return float(events.price[i])
-        target = events.time[i] + s.copy_delay_seconds
-        same = [(t, x) for t, mk, x in zip(prices.time, prices.market, prices.price) if mk == events.market[i]]
-        if not same:
-            return float(events.price[i])
-        after = [x for t, x in same if t >= target]
-        return float(after[0]) if after else float(same[-1][1])
+        times, values = by_market[int(events.market[i])]
+        at = bisect.bisect_left(times, int(events.time[i]) + s.copy_delay_seconds)
+        return values[min(at, len(values) - 1)]
 
-    observations = list(zip(prices.time.tolist(), prices.market.tolist(), prices.price.tolist()))
-    j = 0
-    for i in range(len(events)):
-        t = int(events.time[i])
-        while j < len(observations) and observations[j][0] <= t:
-            observe(observations[j][1], observations[j][2])
-            j += 1
+    def on_event(i: int) -> None:
         pos, b, m = int(events.position[i]), int(events.leader[i]), int(events.market[i])
         a, plat = int(events.action[i]), int(events.platform[i])
         price, after, delta = float(events.price[i]), float(events.size_after[i]), float(events.size_delta[i])
-        mark = marks.get(m, price)
+        marks.setdefault(m, price)  # no observation of this market yet: its first trade marks it
         bot = bots[b]
         if a == OPEN:
             leader[pos] = {"size": after, "qty": after / price, "long": bool(events.is_long[i]), "market": m}
@@ -163,9 +166,9 @@ def run_reference(events: LeaderEvents, prices: PriceSeries, s: CopySettings) ->
             long = bool(events.is_long[i]) != reverse
             allowed = (s.pairs_allow is None or events.markets[m] in s.pairs_allow) and events.markets[m] not in s.pairs_deny
             if not allowed or lev_lead <= 0 or (s.side == "long" and not long) or (s.side == "short" and long):
-                continue
+                return
             if s.max_open_positions is not None and bot.stats["open_positions"] >= s.max_open_positions:
-                continue
+                return
             if s.sizing == "ratio":
                 c = s.ratio * c_lead
             elif s.sizing == "fixed":
@@ -175,28 +178,26 @@ def run_reference(events: LeaderEvents, prices: PriceSeries, s: CopySettings) ->
                 c = c_lead * s.baseline_collateral_usd / base if base > 0 else s.baseline_collateral_usd
             c = min(c, max_coll, max_margin)
             if c < s.min_collateral_usd or c <= 0:
-                continue
+                return
             lev = lev_lead if s.leverage == "follow" else s.fixed_leverage
             lev = min(max(lev, s.min_leverage), s.max_leverage)
             n = c * lev
             fee = fee_rate(plat) * n
             if c + fee > bot.cash:
-                continue
+                return
             r = reference_price(i)
             f = r * (1 + slip(n)) if long else r * (1 - slip(n))
-            p = Position(b, m, plat, 1.0 if long else -1.0, n, n / f, n / r, c)
-            p.unreal = pnl(p, p.qty, n, mark)
+            p = Position(pos, b, m, plat, 1.0 if long else -1.0, n, n / f, n / r, c)
             p.net = -fee
             copies[pos] = p
+            open_copies[pos] = p
             bot.cash -= c + fee
             bot.stats["fees"] += fee
             bot.stats["trades"] += 1
             bot.stats["positions"] += 1
             bot.stats["open_positions"] += 1
             bot.stats["leader_pnl"] += float(events.realized_pnl[i])
-            move(b, p.unreal - fee)
-            settle()
-            continue
+            return
         lead = leader[pos]
         before = lead["size"]
         phi = 1.0 if a in (CLOSE, LIQUIDATE) else (delta / before if before > 0 else 0.0)
@@ -213,7 +214,6 @@ def run_reference(events: LeaderEvents, prices: PriceSeries, s: CopySettings) ->
                     bot.cash -= fund
                     bot.stats["funding"] += fund
                     p.net -= fund
-                    move(b, -fund)
                 if a == INCREASE:
                     if before > 0:
                         lev_now = p.size / p.margin
@@ -237,13 +237,10 @@ def run_reference(events: LeaderEvents, prices: PriceSeries, s: CopySettings) ->
                                 bot.stats["fees"] += fee
                                 bot.stats["trades"] += 1
                                 p.net -= fee
-                                u = pnl(p, p.qty, p.size, mark)
-                                move(b, u - p.unreal - fee)
-                                p.unreal = u
                 elif phi > 0:
                     n = phi * p.size
                     f = r * (1 - slip(n)) if long else r * (1 + slip(n))
-                    close(p, phi, f, r, rate, a == LIQUIDATE, mark)
+                    close(p, phi, f, r, rate, a == LIQUIDATE)
         if a == INCREASE:
             lead["qty"] += delta / price
             if after < before + delta:
@@ -254,7 +251,16 @@ def run_reference(events: LeaderEvents, prices: PriceSeries, s: CopySettings) ->
         else:
             lead["qty"] *= 1.0 - phi
             lead["size"] = after
-        settle()
+
+    observations = list(zip(prices.time.tolist(), prices.market.tolist(), prices.price.tolist()))
+    j = 0
+    for i in range(len(events)):
+        t = int(events.time[i])
+        while j < len(observations) and observations[j][0] <= t:
+            observe(observations[j][1], observations[j][2])
+            j += 1
+        on_event(i)
+        evaluate({int(events.leader[i])})
     while j < len(observations):
         observe(observations[j][1], observations[j][2])
         j += 1
@@ -268,8 +274,9 @@ def run_reference(events: LeaderEvents, prices: PriceSeries, s: CopySettings) ->
         if p.open:
             u_ref = pnl(p, p.qty_ref, p.size, x)
             bots[p.bot].stats["gross_pnl"] += u_ref
-            bots[p.bot].stats["slippage"] += u_ref - p.unreal
+            bots[p.bot].stats["slippage"] += u_ref - pnl(p, p.qty, p.size, x)
     out = []
-    for bot in bots:
+    for b, bot in enumerate(bots):
+        bot.equity = equity(b)
         out.append({"cash": bot.cash, "equity": bot.equity, "peak": bot.peak, **bot.stats})
     return out, {"peak": plan["peak"], "max_drawdown_usd": plan["dd"], "max_drawdown_pct": plan["dd_pct"]}

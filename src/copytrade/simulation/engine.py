@@ -30,23 +30,38 @@ same text, and property tests hold the two equal):
 - Results: follower PnL at reference prices (realized + unrealized at the window end),
   costs itemized (fees, funding, slippage = PnL at reference prices - PnL at fill prices),
   net PnL = follower PnL - costs = final equity - capital. Equity (cash + margins +
-  unrealized) is tracked after every stream item; max drawdown on that curve. Leader PnL:
+  unrealized at the latest marks; a market without an observation yet is marked at its first
+  event's price) is evaluated after every leader event (that bot and the plan) and after
+  every observation that made a follower exit (those bots and the plan); max drawdown is
+  taken on that time-ordered curve, and sampled every ``curve_interval`` seconds. Leader PnL:
   the leader's realized PnL on the positions the follower copied, plus their unrealized PnL
   at the window end.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
 
-from copytrade.simulation.events import CLOSE, DECREASE, INCREASE, LIQUIDATE, OPEN, LeaderEvents, PriceSeries
+from copytrade.simulation.events import (
+    CLOSE,
+    DECREASE,
+    INCREASE,
+    LIQUIDATE,
+    OPEN,
+    LeaderEvents,
+    PriceSeries,
+)
 from copytrade.simulation.settings import CopySettings, SideFilter, Sizing
 from copytrade.simulation.sizing import (
-    fill_price, follower_leverage, order_collateral, position_pnl, slippage_fraction, unlimited,
+    fill_price,
+    follower_leverage,
+    order_collateral,
+    position_pnl,
+    slippage_fraction,
+    unlimited,
 )
 
 # per (bot, variant) accumulators, in this order
@@ -135,7 +150,8 @@ class Replay:
 
     stats: np.ndarray
     curve_time: np.ndarray
-    bot_curve: np.ndarray  # (K, bots, V)
+    bot_curve: np.ndarray  # (K, bots, V), or (0, bots, V) when not asked for
+    plan_curve: np.ndarray  # (K, V)
     plan_stats: np.ndarray  # (V, 3): peak, max drawdown usd, max drawdown pct of the plan
     events: int
     variants: int
@@ -198,7 +214,7 @@ def replay(events: LeaderEvents, prices: PriceSeries, variants: Variants, end_ti
     curve_time = np.arange(start - start % curve_interval + curve_interval, end, curve_interval, dtype=np.int64)
     curve_time = np.append(curve_time, end)
     V, B = len(variants.settings), len(events.leaders)
-    stats, bot_curve, plan_stats = _kernel(
+    stats, bot_curve, plan_curve, plan_stats = _kernel(
         events.time, events.leader, slot, events.market, events.platform, events.is_long, events.action,
         events.size_delta, events.size_after, events.collateral_after, events.price, events.funding,
         events.realized_pnl, events.leader_baseline if len(events.leader_baseline) == B else np.zeros(B),
@@ -208,123 +224,182 @@ def replay(events: LeaderEvents, prices: PriceSeries, variants: Variants, end_ti
         variants.follow, variants.fixed_lev, variants.min_lev, variants.max_lev, variants.min_coll,
         variants.max_coll, variants.max_margin, variants.max_open, variants.capital, variants.side,
         variants.sl_pct, variants.sl_usd, variants.tp_pct, variants.tp_usd, variants.slip_bps,
-        variants.impact, variants.funding, variants.fee_bps, variants.market_ok,
+        variants.impact, variants.funding, np.ascontiguousarray(variants.fee_bps.T),
+        np.ascontiguousarray(variants.market_ok.T),
     )
-    return Replay(stats, curve_time, bot_curve, plan_stats, len(events), V)
+    return Replay(np.ascontiguousarray(stats.transpose(1, 2, 0)), curve_time, bot_curve, plan_curve, plan_stats,
+                  len(events), V)
 
 
-@njit(cache=True)
-def _move(stats, plan, b, v, delta):
-    """Equity of bot b / variant v (and of the plan) changes by delta."""
-    stats[b, v, 1] += delta
-    plan[v, 3] += delta
+# stats rows (the kernel keeps stats[row, bot, variant]: contiguous over variants)
+CASH, EQUITY, GROSS, FEES, FUNDING, SLIP, TRADES, POSITIONS, WINS, LOSSES, WIN_USD, LOSS_USD, LIQS, STOPS, \
+    TAKES, PEAK, DD, DD_PCT, LEADER_PNL, OPEN_POS = range(20)
 
 
-@njit(cache=True)
-def _settle_bot(stats, b, V):
-    """Peak and drawdowns of bot b after a stream item (within an item the order of the
-    positions must not matter, so drawdowns are taken between items only)."""
+@njit(cache=True, error_model="numpy")
+def _bot_equity(stats, margin_b, agg_q, agg_s, marks, b, v, n_markets):
+    """Cash + margins + unrealized PnL of every open copy at the latest marks."""
+    eq = stats[CASH, b, v] + margin_b[b, v]
+    for m in range(n_markets):
+        eq += agg_q[b, m, v] * marks[m] - agg_s[b, m, v]
+    return eq
+
+
+@njit(cache=True, error_model="numpy")
+def _evaluate_bot(stats, margin_b, agg_q, agg_s, marks, b, v, n_markets):
+    """Equity of bot b in variant v at the latest marks, then its peak and drawdowns."""
+    eq = _bot_equity(stats, margin_b, agg_q, agg_s, marks, b, v, n_markets)
+    stats[EQUITY, b, v] = eq
+    stats[PEAK, b, v] = max(stats[PEAK, b, v], eq)
+    dd = stats[PEAK, b, v] - eq
+    stats[DD, b, v] = max(stats[DD, b, v], dd)
+    if stats[PEAK, b, v] > 0 and dd / stats[PEAK, b, v] > stats[DD_PCT, b, v]:
+        stats[DD_PCT, b, v] = dd / stats[PEAK, b, v]
+
+
+@njit(cache=True, error_model="numpy")
+def _evaluate_bot_all(stats, margin_b, agg_q, agg_s, marks, b, V, n_markets, buf):
+    """_evaluate_bot for every variant, markets outer so the inner loop runs over variants."""
     for v in range(V):
-        eq = stats[b, v, 1]
-        if eq > stats[b, v, 15]:
-            stats[b, v, 15] = eq
-        dd = stats[b, v, 15] - eq
-        if dd > stats[b, v, 16]:
-            stats[b, v, 16] = dd
-        if stats[b, v, 15] > 0 and dd / stats[b, v, 15] > stats[b, v, 17]:
-            stats[b, v, 17] = dd / stats[b, v, 15]
-
-
-@njit(cache=True)
-def _settle_plan(plan, V):
+        buf[v] = stats[CASH, b, v] + margin_b[b, v]
+    for m in range(n_markets):
+        x = marks[m]
+        for v in range(V):
+            buf[v] += agg_q[b, m, v] * x - agg_s[b, m, v]
     for v in range(V):
-        pe = plan[v, 3]
-        if pe > plan[v, 0]:
-            plan[v, 0] = pe
-        pdd = plan[v, 0] - pe
-        if pdd > plan[v, 1]:
-            plan[v, 1] = pdd
-        if plan[v, 0] > 0 and pdd / plan[v, 0] > plan[v, 2]:
-            plan[v, 2] = pdd / plan[v, 0]
+        eq = buf[v]
+        stats[EQUITY, b, v] = eq
+        if eq > stats[PEAK, b, v]:
+            stats[PEAK, b, v] = eq
+        dd = stats[PEAK, b, v] - eq
+        if dd > stats[DD, b, v]:
+            stats[DD, b, v] = dd
+        if stats[PEAK, b, v] > 0 and dd / stats[PEAK, b, v] > stats[DD_PCT, b, v]:
+            stats[DD_PCT, b, v] = dd / stats[PEAK, b, v]
 
 
-@njit(cache=True)
-def _close_part(stats, plan, st, side, size, qty, qty_ref, margin, unreal, pos_net, b, s, v, phi, fill, ref,
-                fee_rate, liquidate, mark):
-    """Close fraction phi of slot s for variant v at fill / ref prices; returns the fee."""
+@njit(cache=True, error_model="numpy")
+def _evaluate_plan_all(plan, plan_cash, plan_margin, plan_q, plan_s, marks, V, n_markets, buf):
+    for v in range(V):
+        buf[v] = plan_cash[v] + plan_margin[v]
+    for m in range(n_markets):
+        x = marks[m]
+        for v in range(V):
+            buf[v] += plan_q[m, v] * x - plan_s[m, v]
+    for v in range(V):
+        pe = buf[v]
+        if pe > plan[0, v]:
+            plan[0, v] = pe
+        pdd = plan[0, v] - pe
+        if pdd > plan[1, v]:
+            plan[1, v] = pdd
+        if plan[0, v] > 0 and pdd / plan[0, v] > plan[2, v]:
+            plan[2, v] = pdd / plan[0, v]
+
+
+@njit(cache=True, error_model="numpy")
+def _plan_equity(plan_cash, plan_margin, plan_q, plan_s, marks, v, n_markets):
+    eq = plan_cash[v] + plan_margin[v]
+    for m in range(n_markets):
+        eq += plan_q[m, v] * marks[m] - plan_s[m, v]
+    return eq
+
+
+@njit(cache=True, error_model="numpy")
+def _evaluate_plan(plan, plan_cash, plan_margin, plan_q, plan_s, marks, v, n_markets):
+    pe = _plan_equity(plan_cash, plan_margin, plan_q, plan_s, marks, v, n_markets)
+    plan[0, v] = max(plan[0, v], pe)
+    pdd = plan[0, v] - pe
+    plan[1, v] = max(plan[1, v], pdd)
+    if plan[0, v] > 0 and pdd / plan[0, v] > plan[2, v]:
+        plan[2, v] = pdd / plan[0, v]
+
+
+@njit(cache=True, error_model="numpy")
+def _bounds(st, side, size, qty, margin, slot_lo, slot_hi, s, V, sl_pct, sl_usd, tp_pct, tp_usd):
+    """Prices between which no variant's copy in slot s can exit (liquidation, stop, take):
+    observations strictly inside skip the slot. Widened by 1e-9 so that rounding never
+    skips an exit the exact test below would take."""
+    lo = -np.inf
+    hi = np.inf
+    for v in range(V):
+        if st[s, v] != 1:
+            continue
+        q = qty[s, v]
+        S = size[s, v]
+        loss = margin[s, v]
+        if sl_pct[v] > 0:
+            loss = min(loss, sl_pct[v] / 100.0 * margin[s, v])
+        if sl_usd[v] > 0:
+            loss = min(loss, sl_usd[v])
+        gain = np.inf
+        if tp_pct[v] > 0:
+            gain = tp_pct[v] / 100.0 * margin[s, v]
+        if tp_usd[v] > 0:
+            gain = min(gain, tp_usd[v])
+        inv = 1.0 / q
+        if side[s, v] > 0:
+            lo = max(lo, (S - loss) * inv)
+            hi = min(hi, (S + gain) * inv)
+        else:
+            hi = min(hi, (S + loss) * inv)
+            lo = max(lo, (S - gain) * inv)
+    slot_lo[s] = lo * (1.0 + 1e-9) if lo > 0 else lo * (1.0 - 1e-9)
+    slot_hi[s] = hi * (1.0 - 1e-9) if hi > 0 else hi * (1.0 + 1e-9)
+
+
+@njit(cache=True, error_model="numpy")
+def _book(agg_q, agg_s, margin_b, plan_q, plan_s, plan_margin, b, m, v, d_side_q, d_side_s, d_margin):
+    """A copy in bot b / market m changed: side x units, side x size and margin deltas."""
+    agg_q[b, m, v] += d_side_q
+    agg_s[b, m, v] += d_side_s
+    margin_b[b, v] += d_margin
+    plan_q[m, v] += d_side_q
+    plan_s[m, v] += d_side_s
+    plan_margin[v] += d_margin
+
+
+@njit(cache=True, error_model="numpy")
+def _close_part(stats, st, side, size, qty, qty_ref, margin, pos_net, agg_q, agg_s, margin_b, plan_q, plan_s,
+                plan_margin, plan_cash, b, m, s, v, phi, fill, ref, fee_rate, liquidate):
+    """Close fraction phi of slot s for variant v at fill / ref prices."""
     n = phi * size[s, v]
     pnl_fill = position_pnl(side[s, v], phi * qty[s, v], n, fill)
     pnl_ref = position_pnl(side[s, v], phi * qty_ref[s, v], n, ref)
     fee = fee_rate * n
-    m = phi * margin[s, v]
-    if liquidate and pnl_fill <= -m:
-        pnl_fill = -m
-        if pnl_ref < -m:
-            pnl_ref = -m
+    mg = phi * margin[s, v]
+    if liquidate and pnl_fill <= -mg:
+        pnl_fill = -mg
+        pnl_ref = max(pnl_ref, -mg)
         fee = 0.0
-        stats[b, v, 12] += 1
-    stats[b, v, 0] += m + pnl_fill - fee
-    stats[b, v, 2] += pnl_ref
-    stats[b, v, 3] += fee
-    stats[b, v, 5] += pnl_ref - pnl_fill
-    stats[b, v, 6] += 1
+        stats[LIQS, b, v] += 1
+    cash = mg + pnl_fill - fee
+    stats[CASH, b, v] += cash
+    plan_cash[v] += cash
+    stats[GROSS, b, v] += pnl_ref
+    stats[FEES, b, v] += fee
+    stats[SLIP, b, v] += pnl_ref - pnl_fill
+    stats[TRADES, b, v] += 1
     pos_net[s, v] += pnl_fill - fee
     keep = 1.0 - phi
+    _book(agg_q, agg_s, margin_b, plan_q, plan_s, plan_margin, b, m, v,
+          -phi * side[s, v] * qty[s, v], -phi * side[s, v] * size[s, v], -mg)
     size[s, v] *= keep
     qty[s, v] *= keep
     qty_ref[s, v] *= keep
     margin[s, v] *= keep
-    new_u = position_pnl(side[s, v], qty[s, v], size[s, v], mark) if keep > 0 else 0.0
-    # equity = cash + margins + unrealized: cash +m+pnl-fee, margins -m, unrealized new-old
-    _move(stats, plan, b, v, pnl_fill - fee + new_u - unreal[s, v])
-    unreal[s, v] = new_u
     if keep == 0.0:
         st[s, v] = 2
-        stats[b, v, 19] -= 1
+        stats[OPEN_POS, b, v] -= 1
         if pos_net[s, v] > 0:
-            stats[b, v, 8] += 1
-            stats[b, v, 10] += pos_net[s, v]
+            stats[WINS, b, v] += 1
+            stats[WIN_USD, b, v] += pos_net[s, v]
         else:
-            stats[b, v, 9] += 1
-            stats[b, v, 11] -= pos_net[s, v]
-    return fee
+            stats[LOSSES, b, v] += 1
+            stats[LOSS_USD, b, v] -= pos_net[s, v]
 
 
-@njit(cache=True)
-def _observe(stats, plan, st, side, size, qty, qty_ref, margin, unreal, pos_net, slot_bot, slot_market,
-             slot_platform, market_open, m, x, V, n_slots, sl_pct, sl_usd, tp_pct, tp_usd, slip_bps, impact,
-             fee_bps, touched):
-    if market_open[m] == 0:
-        return
-    for s in range(n_slots):
-        if slot_market[s] != m:
-            continue
-        b = slot_bot[s]
-        touched[b] = True
-        for v in range(V):
-            if st[s, v] != 1:
-                continue
-            u = position_pnl(side[s, v], qty[s, v], size[s, v], x)
-            _move(stats, plan, b, v, u - unreal[s, v])
-            unreal[s, v] = u
-            mg = margin[s, v]
-            long = side[s, v] > 0
-            if u <= -mg:
-                _close_part(stats, plan, st, side, size, qty, qty_ref, margin, unreal, pos_net, b, s, v, 1.0,
-                            x, x, 0.0, True, x)
-            elif (sl_pct[v] > 0 and u <= -sl_pct[v] / 100.0 * mg) or (sl_usd[v] > 0 and u <= -sl_usd[v]):
-                slip = slippage_fraction(slip_bps[v], impact[v], size[s, v])
-                _close_part(stats, plan, st, side, size, qty, qty_ref, margin, unreal, pos_net, b, s, v, 1.0,
-                            fill_price(x, not long, slip), x, fee_bps[v, slot_platform[s]] / 1e4, False, x)
-                stats[b, v, 13] += 1
-            elif (tp_pct[v] > 0 and u >= tp_pct[v] / 100.0 * mg) or (tp_usd[v] > 0 and u >= tp_usd[v]):
-                slip = slippage_fraction(slip_bps[v], impact[v], size[s, v])
-                _close_part(stats, plan, st, side, size, qty, qty_ref, margin, unreal, pos_net, b, s, v, 1.0,
-                            fill_price(x, not long, slip), x, fee_bps[v, slot_platform[s]] / 1e4, False, x)
-                stats[b, v, 14] += 1
-
-
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _kernel(ev_time, ev_bot, ev_slot, ev_market, ev_platform, ev_long, ev_action, ev_delta, ev_after, ev_coll,
             ev_price, ev_funding, ev_pnl, leader_baseline, ob_time, ob_market, ob_price, ref, delay_index,
             n_slots, B, n_markets, curve_time, bot_curves,
@@ -335,33 +410,46 @@ def _kernel(ev_time, ev_bot, ev_slot, ev_market, ev_platform, ev_long, ev_action
     E = len(ev_time)
     O = len(ob_time)
     K = len(curve_time)
-    stats = np.zeros((B, V, 20))
-    plan = np.zeros((V, 4))  # peak, max dd, max dd pct, equity
+    stats = np.zeros((20, B, V))
+    plan = np.zeros((3, V))  # peak, max dd, max dd pct
+    plan_cash = np.zeros(V)
+    plan_margin = np.zeros(V)
     for v in range(V):
         for b in range(B):
-            stats[b, v, 0] = capital[v]
-            stats[b, v, 1] = capital[v]
-            stats[b, v, 15] = capital[v]
-        plan[v, 0] = capital[v] * B
-        plan[v, 3] = capital[v] * B
+            stats[CASH, b, v] = capital[v]
+            stats[EQUITY, b, v] = capital[v]
+            stats[PEAK, b, v] = capital[v]
+        plan[0, v] = capital[v] * B
+        plan_cash[v] = capital[v] * B
     bot_curve = np.zeros((K if bot_curves else 0, B, V))
+    plan_curve = np.zeros((K, V))
     st = np.zeros((n_slots, V), dtype=np.int8)
     side = np.zeros((n_slots, V))
     size = np.zeros((n_slots, V))
     qty = np.zeros((n_slots, V))
     qty_ref = np.zeros((n_slots, V))
     margin = np.zeros((n_slots, V))
-    unreal = np.zeros((n_slots, V))
     pos_net = np.zeros((n_slots, V))
+    agg_q = np.zeros((B, n_markets, V))
+    agg_s = np.zeros((B, n_markets, V))
+    margin_b = np.zeros((B, V))
+    plan_q = np.zeros((n_markets, V))
+    plan_s = np.zeros((n_markets, V))
     slot_bot = np.zeros(n_slots, dtype=np.int64)
     slot_market = np.full(n_slots, -1, dtype=np.int64)
     slot_platform = np.zeros(n_slots, dtype=np.int64)
+    slot_lo = np.full(n_slots, -np.inf)
+    slot_hi = np.full(n_slots, np.inf)
     leader_size = np.zeros(n_slots)
     leader_qty = np.zeros(n_slots)
     leader_long = np.zeros(n_slots, dtype=np.bool_)
-    market_open = np.zeros(n_markets, dtype=np.int64)
-    marks = np.full(n_markets, np.nan)
-    touched = np.zeros(B, dtype=np.bool_)
+    market_slots = np.zeros((n_markets, n_slots), dtype=np.int64)  # open slots per market
+    market_count = np.zeros(n_markets, dtype=np.int64)
+    marks = np.zeros(n_markets)
+    has_mark = np.zeros(n_markets, dtype=np.bool_)
+    touched = np.zeros((B, V), dtype=np.bool_)
+    plan_touched = np.zeros(V, dtype=np.bool_)
+    buf = np.zeros(V)
     i = 0
     j = 0
     k = 0
@@ -372,27 +460,73 @@ def _kernel(ev_time, ev_bot, ev_slot, ev_market, ev_platform, ev_long, ev_action
             if bot_curves:
                 for b in range(B):
                     for v in range(V):
-                        bot_curve[k, b, v] = stats[b, v, 1]
+                        bot_curve[k, b, v] = _bot_equity(stats, margin_b, agg_q, agg_s, marks, b, v, n_markets)
+            for v in range(V):
+                plan_curve[k, v] = _plan_equity(plan_cash, plan_margin, plan_q, plan_s, marks, v, n_markets)
             k += 1
         if take_obs:
             m = ob_market[j]
-            marks[m] = ob_price[j]
-            _observe(stats, plan, st, side, size, qty, qty_ref, margin, unreal, pos_net, slot_bot, slot_market,
-                     slot_platform, market_open, m, ob_price[j], V, n_slots, sl_pct, sl_usd, tp_pct, tp_usd,
-                     slip_bps, impact, fee_bps, touched)
-            for b in range(B):
-                if touched[b]:
-                    _settle_bot(stats, b, V)
-                    touched[b] = False
-            _settle_plan(plan, V)
+            x = ob_price[j]
+            marks[m] = x
+            has_mark[m] = True
             j += 1
+            exited = False
+            for idx in range(market_count[m]):
+                s = market_slots[m, idx]
+                if slot_lo[s] < x < slot_hi[s]:
+                    continue
+                b = slot_bot[s]
+                changed = False
+                for v in range(V):
+                    if st[s, v] != 1:
+                        continue
+                    u = position_pnl(side[s, v], qty[s, v], size[s, v], x)
+                    was = st[s, v]
+                    mg = margin[s, v]
+                    long = side[s, v] > 0
+                    if u <= -mg:
+                        _close_part(stats, st, side, size, qty, qty_ref, margin, pos_net, agg_q, agg_s, margin_b,
+                                    plan_q, plan_s, plan_margin, plan_cash, b, m, s, v, 1.0, x, x, 0.0, True)
+                        changed = True
+                    elif (sl_pct[v] > 0 and u <= -sl_pct[v] / 100.0 * mg) or (sl_usd[v] > 0 and u <= -sl_usd[v]):
+                        slip = slippage_fraction(slip_bps[v], impact[v], size[s, v])
+                        _close_part(stats, st, side, size, qty, qty_ref, margin, pos_net, agg_q, agg_s, margin_b,
+                                    plan_q, plan_s, plan_margin, plan_cash, b, m, s, v, 1.0,
+                                    fill_price(x, not long, slip), x, fee_bps[slot_platform[s], v] / 1e4, False)
+                        stats[STOPS, b, v] += 1
+                        changed = True
+                    elif (tp_pct[v] > 0 and u >= tp_pct[v] / 100.0 * mg) or (tp_usd[v] > 0 and u >= tp_usd[v]):
+                        slip = slippage_fraction(slip_bps[v], impact[v], size[s, v])
+                        _close_part(stats, st, side, size, qty, qty_ref, margin, pos_net, agg_q, agg_s, margin_b,
+                                    plan_q, plan_s, plan_margin, plan_cash, b, m, s, v, 1.0,
+                                    fill_price(x, not long, slip), x, fee_bps[slot_platform[s], v] / 1e4, False)
+                        stats[TAKES, b, v] += 1
+                        changed = True
+                    if st[s, v] != was:
+                        touched[b, v] = True
+                        plan_touched[v] = True
+                if changed:
+                    exited = True
+                    _bounds(st, side, size, qty, margin, slot_lo, slot_hi, s, V, sl_pct, sl_usd, tp_pct, tp_usd)
+            if exited:  # evaluate the bots and plans (per variant) in which a copy exited
+                for v in range(V):
+                    if not plan_touched[v]:
+                        continue
+                    for b in range(B):
+                        if touched[b, v]:
+                            _evaluate_bot(stats, margin_b, agg_q, agg_s, marks, b, v, n_markets)
+                            touched[b, v] = False
+                    _evaluate_plan(plan, plan_cash, plan_margin, plan_q, plan_s, marks, v, n_markets)
+                    plan_touched[v] = False
             continue
         s = ev_slot[i]
         b = ev_bot[i]
         m = ev_market[i]
         a = ev_action[i]
         plat = ev_platform[i]
-        mark = marks[m] if not math.isnan(marks[m]) else ev_price[i]
+        if not has_mark[m]:  # no observation of this market yet: its first trade marks it
+            marks[m] = ev_price[i]
+            has_mark[m] = True
         if a == OPEN:
             slot_bot[s] = b
             slot_market[s] = m
@@ -400,19 +534,19 @@ def _kernel(ev_time, ev_bot, ev_slot, ev_market, ev_platform, ev_long, ev_action
             leader_size[s] = ev_after[i]
             leader_qty[s] = ev_after[i] / ev_price[i]
             leader_long[s] = ev_long[i]
-            market_open[m] += 1
+            market_slots[m, market_count[m]] = s
+            market_count[m] += 1
             c_lead = ev_coll[i]
             lev_lead = ev_after[i] / c_lead if c_lead > 0 else 0.0
             for v in range(V):
                 st[s, v] = 0
                 pos_net[s, v] = 0.0
-                unreal[s, v] = 0.0
                 long = ev_long[i] != reverse[v]
-                if not market_ok[v, m] or lev_lead <= 0:
+                if not market_ok[m, v] or lev_lead <= 0:
                     continue
                 if (side_filter[v] == 1 and not long) or (side_filter[v] == 2 and long):
                     continue
-                if stats[b, v, 19] >= max_open[v]:
+                if stats[OPEN_POS, b, v] >= max_open[v]:
                     continue
                 c = order_collateral(sizing[v], ratio[v], fixed_usd[v], baseline_usd[v], c_lead,
                                      leader_baseline[b], max_coll[v], max_margin[v])
@@ -420,8 +554,8 @@ def _kernel(ev_time, ev_bot, ev_slot, ev_market, ev_platform, ev_long, ev_action
                     continue
                 lev = follower_leverage(follow[v], lev_lead, fixed_lev[v], min_lev[v], max_lev[v])
                 n = c * lev
-                fee = fee_bps[v, plat] / 1e4 * n
-                if c + fee > stats[b, v, 0]:
+                fee = fee_bps[plat, v] / 1e4 * n
+                if c + fee > stats[CASH, b, v]:
                     continue
                 r = ref[i, delay_index[v]]
                 f = fill_price(r, long, slippage_fraction(slip_bps[v], impact[v], n))
@@ -431,36 +565,38 @@ def _kernel(ev_time, ev_bot, ev_slot, ev_market, ev_platform, ev_long, ev_action
                 qty[s, v] = n / f
                 qty_ref[s, v] = n / r
                 margin[s, v] = c
-                u = position_pnl(side[s, v], qty[s, v], n, mark)
-                unreal[s, v] = u
                 pos_net[s, v] = -fee
-                stats[b, v, 0] -= c + fee
-                stats[b, v, 3] += fee
-                stats[b, v, 6] += 1
-                stats[b, v, 7] += 1
-                stats[b, v, 19] += 1
-                stats[b, v, 18] += ev_pnl[i]
-                _move(stats, plan, b, v, u - fee)
+                stats[CASH, b, v] -= c + fee
+                plan_cash[v] -= c + fee
+                _book(agg_q, agg_s, margin_b, plan_q, plan_s, plan_margin, b, m, v,
+                      side[s, v] * qty[s, v], side[s, v] * n, c)
+                stats[FEES, b, v] += fee
+                stats[TRADES, b, v] += 1
+                stats[POSITIONS, b, v] += 1
+                stats[OPEN_POS, b, v] += 1
+                stats[LEADER_PNL, b, v] += ev_pnl[i]
+            _bounds(st, side, size, qty, margin, slot_lo, slot_hi, s, V, sl_pct, sl_usd, tp_pct, tp_usd)
         else:
             lead_before = leader_size[s]
             phi = 1.0 if a == CLOSE or a == LIQUIDATE else (ev_delta[i] / lead_before if lead_before > 0 else 0.0)
-            if phi > 1.0:
-                phi = 1.0
+            phi = min(phi, 1.0)
+            grown = lead_before + ev_delta[i]
+            shrink = ev_after[i] / grown if a == INCREASE and ev_after[i] < grown else 1.0
             for v in range(V):
                 if st[s, v] == 0:
                     continue
-                stats[b, v, 18] += ev_pnl[i]
+                stats[LEADER_PNL, b, v] += ev_pnl[i]
                 if st[s, v] != 1:
                     continue
                 long = side[s, v] > 0
                 r = ref[i, delay_index[v]]
-                fee_rate = fee_bps[v, plat] / 1e4
+                fee_rate = fee_bps[plat, v] / 1e4
                 if funding_on[v] and ev_funding[i] != 0.0 and lead_before > 0:
                     fund = ev_funding[i] * size[s, v] / lead_before
-                    stats[b, v, 0] -= fund
-                    stats[b, v, 4] += fund
+                    stats[CASH, b, v] -= fund
+                    plan_cash[v] -= fund
+                    stats[FUNDING, b, v] += fund
                     pos_net[s, v] -= fund
-                    _move(stats, plan, b, v, -fund)
                 if a == INCREASE:
                     if lead_before <= 0:
                         continue
@@ -471,48 +607,49 @@ def _kernel(ev_time, ev_bot, ev_slot, ev_market, ev_platform, ev_long, ev_action
                         continue
                     add = mg * lev_now
                     fee = fee_rate * add
-                    if mg + fee > stats[b, v, 0]:
+                    if mg + fee > stats[CASH, b, v]:
                         continue
                     f = fill_price(r, long, slippage_fraction(slip_bps[v], impact[v], add))
-                    qty[s, v] += add / f
-                    qty_ref[s, v] += add / r
-                    size[s, v] += add
-                    grown = lead_before + ev_delta[i]
-                    if ev_after[i] < grown:  # the venue took its fee out of the position
-                        shrink = ev_after[i] / grown
-                        size[s, v] *= shrink
-                        qty[s, v] *= shrink
-                        qty_ref[s, v] *= shrink
+                    new_q = (qty[s, v] + add / f) * shrink
+                    new_size = (size[s, v] + add) * shrink
+                    _book(agg_q, agg_s, margin_b, plan_q, plan_s, plan_margin, b, m, v,
+                          side[s, v] * (new_q - qty[s, v]), side[s, v] * (new_size - size[s, v]), mg)
+                    qty[s, v] = new_q
+                    size[s, v] = new_size
+                    qty_ref[s, v] = (qty_ref[s, v] + add / r) * shrink
                     margin[s, v] += mg
-                    stats[b, v, 0] -= mg + fee
-                    stats[b, v, 3] += fee
-                    stats[b, v, 6] += 1
+                    stats[CASH, b, v] -= mg + fee
+                    plan_cash[v] -= mg + fee
+                    stats[FEES, b, v] += fee
+                    stats[TRADES, b, v] += 1
                     pos_net[s, v] -= fee
-                    u = position_pnl(side[s, v], qty[s, v], size[s, v], mark)
-                    _move(stats, plan, b, v, u - unreal[s, v] - fee)
-                    unreal[s, v] = u
                 elif phi > 0:
                     slip = slippage_fraction(slip_bps[v], impact[v], phi * size[s, v])
-                    _close_part(stats, plan, st, side, size, qty, qty_ref, margin, unreal, pos_net, b, s, v, phi,
-                                fill_price(r, not long, slip), r, fee_rate, a == LIQUIDATE, mark)
+                    _close_part(stats, st, side, size, qty, qty_ref, margin, pos_net, agg_q, agg_s, margin_b,
+                                plan_q, plan_s, plan_margin, plan_cash, b, m, s, v, phi,
+                                fill_price(r, not long, slip), r, fee_rate, a == LIQUIDATE)
             # the leader's own position
             if a == INCREASE:
-                leader_qty[s] += ev_delta[i] / ev_price[i]
-                if ev_after[i] < lead_before + ev_delta[i]:
-                    leader_qty[s] *= ev_after[i] / (lead_before + ev_delta[i])
+                leader_qty[s] = (leader_qty[s] + ev_delta[i] / ev_price[i]) * shrink
                 leader_size[s] = ev_after[i]
+                _bounds(st, side, size, qty, margin, slot_lo, slot_hi, s, V, sl_pct, sl_usd, tp_pct, tp_usd)
             elif a == DECREASE:
                 leader_qty[s] *= 1.0 - phi
                 leader_size[s] = ev_after[i]
+                _bounds(st, side, size, qty, margin, slot_lo, slot_hi, s, V, sl_pct, sl_usd, tp_pct, tp_usd)
             else:
                 leader_size[s] = 0.0
                 leader_qty[s] = 0.0
-                market_open[m] -= 1
                 slot_market[s] = -1
-        _settle_bot(stats, b, V)
-        _settle_plan(plan, V)
+                for idx in range(market_count[m]):
+                    if market_slots[m, idx] == s:
+                        market_slots[m, idx] = market_slots[m, market_count[m] - 1]
+                        market_count[m] -= 1
+                        break
+        _evaluate_bot_all(stats, margin_b, agg_q, agg_s, marks, b, V, n_markets, buf)
+        _evaluate_plan_all(plan, plan_cash, plan_margin, plan_q, plan_s, marks, V, n_markets, buf)
         i += 1
-    # the window ends: open positions stay marked; the leader's are marked too
+    # the window ends: open copies stay marked; the leader's positions are marked too
     for s in range(n_slots):
         if slot_market[s] < 0:
             continue
@@ -523,16 +660,22 @@ def _kernel(ev_time, ev_bot, ev_slot, ev_market, ev_platform, ev_long, ev_action
         for v in range(V):
             if st[s, v] == 0:
                 continue
-            stats[b, v, 18] += lead_u
+            stats[LEADER_PNL, b, v] += lead_u
             if st[s, v] != 1:
                 continue
             u_ref = position_pnl(side[s, v], qty_ref[s, v], size[s, v], x)
-            stats[b, v, 2] += u_ref
-            stats[b, v, 5] += u_ref - unreal[s, v]
+            u = position_pnl(side[s, v], qty[s, v], size[s, v], x)
+            stats[GROSS, b, v] += u_ref
+            stats[SLIP, b, v] += u_ref - u
+    for b in range(B):
+        for v in range(V):
+            stats[EQUITY, b, v] = _bot_equity(stats, margin_b, agg_q, agg_s, marks, b, v, n_markets)
     while k < K:
         if bot_curves:
             for b in range(B):
                 for v in range(V):
-                    bot_curve[k, b, v] = stats[b, v, 1]
+                    bot_curve[k, b, v] = stats[EQUITY, b, v]
+        for v in range(V):
+            plan_curve[k, v] = _plan_equity(plan_cash, plan_margin, plan_q, plan_s, marks, v, n_markets)
         k += 1
-    return stats, bot_curve, plan[:, :3].copy()
+    return stats, bot_curve, plan_curve, plan.T.copy()

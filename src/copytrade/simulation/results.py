@@ -100,8 +100,7 @@ def summarize(result: Replay, events: LeaderEvents, variants: Variants) -> list[
             bots.append(BotResult(leader, _metrics(values, capital, values["max_drawdown_usd"],
                                                    values["max_drawdown_pct"]), curve))
         totals = {name: float(result.stats[:, v, S[name]].sum()) for name in SUMMED}
-        plan_curve = (list(zip(times, result.bot_curve[:, :, v].sum(axis=1).tolist()))
-                      if result.bot_curve.shape[0] else [])
+        plan_curve = list(zip(times, result.plan_curve[:, v].tolist()))
         plans.append(PlanResult(
             settings,
             _metrics(totals, capital * len(events.leaders), float(result.plan_stats[v, 1]),

@@ -13,7 +13,7 @@ from numba import njit
 from copytrade.simulation.settings import Sizing
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def order_collateral(sizing: int, ratio: float, fixed_usd: float, baseline_usd: float,
                      leader_collateral: float, leader_baseline: float, max_collateral: float,
                      max_margin: float) -> float:
@@ -34,26 +34,26 @@ def order_collateral(sizing: int, ratio: float, fixed_usd: float, baseline_usd: 
     return min(c, max_collateral, max_margin)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def follower_leverage(follow: bool, leader_leverage: float, fixed: float, lo: float, hi: float) -> float:
     """The leader's leverage (or a fixed one), clamped to [lo, hi]."""
     lev = leader_leverage if follow else fixed
     return min(max(lev, lo), hi)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def slippage_fraction(bps: float, impact_bps_per_million: float, notional: float) -> float:
     """Adverse price move of a fill: fixed bps plus a size-dependent impact."""
     return (bps + impact_bps_per_million * notional / 1e6) / 1e4
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def fill_price(reference: float, buy: bool, slip: float) -> float:
     """Buys fill above the reference price, sells below it."""
     return reference * (1.0 + slip) if buy else reference * (1.0 - slip)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def position_pnl(side: float, qty: float, size: float, price: float) -> float:
     """PnL of a position of ``size`` USD bought as ``qty`` units, at ``price`` (side +1 long,
     -1 short). Average entry = size / qty: GMX's and gTrade's averaging of increases."""
