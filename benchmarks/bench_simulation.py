@@ -27,10 +27,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from copytrade.simulation.engine import Variants, replay  # noqa: E402
-from copytrade.simulation.events import CLOSE, DECREASE, OPEN, LeaderEvents, PriceSeries  # noqa: E402
-from copytrade.simulation.settings import CopySettings  # noqa: E402
-from tests.simulation.reference import run_reference  # noqa: E402
+from copytrade.simulation.engine import Variants, replay
+from copytrade.simulation.events import CLOSE, DECREASE, OPEN, LeaderEvents, PriceSeries
+from copytrade.simulation.settings import CopySettings
+from tests.simulation.reference import run_reference
 
 
 def synthetic_history(n_events: int, leaders: int = 100, markets: int = 5, seed: int = 7) -> LeaderEvents:

@@ -6,7 +6,14 @@
 """
 
 
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetChecksDefinition, AssetsDefinition, MetadataValue, asset_check
+from dagster import (
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetCheckSeverity,
+    AssetsDefinition,
+    MetadataValue,
+    asset_check,
+)
 
 from copytrade.chain.chains import ChainConfig, NoEndpoint
 from copytrade.indexer.health import coverage, decode_accounting, missing_partitions, reorged_blocks

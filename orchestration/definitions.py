@@ -15,7 +15,11 @@ from orchestration.assets.ingestion import build_raw_logs_asset
 from orchestration.assets.simulations import simulation_results
 from orchestration.checks import build_raw_logs_checks
 from orchestration.resources import default_resources, home
-from orchestration.sensors import build_block_range_sensor, build_dbt_after_ingestion_sensor, build_reorg_sensor
+from orchestration.sensors import (
+    build_block_range_sensor,
+    build_dbt_after_ingestion_sensor,
+    build_reorg_sensor,
+)
 
 
 def build_definitions() -> Definitions:

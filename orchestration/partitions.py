@@ -7,7 +7,12 @@ sensor as the chain's safe head advances (or by ``copytrade backfill``). Keys lo
 
 from __future__ import annotations
 
-from dagster import DynamicPartitionsDefinition, MultiPartitionKey, MultiPartitionsDefinition, StaticPartitionsDefinition
+from dagster import (
+    DynamicPartitionsDefinition,
+    MultiPartitionKey,
+    MultiPartitionsDefinition,
+    StaticPartitionsDefinition,
+)
 
 from copytrade.chain.chains import ChainConfig
 

@@ -55,11 +55,11 @@ def histories(draw) -> tuple[LeaderEvents, PriceSeries]:
                 pos["coll"] = 0.0
                 open_positions.remove(pos)
             action = kind
-        rows.append(dict(time=t, leader=pos["leader"], position_uid=pos["uid"], market=pos["market"],
-                         platform=pos["platform"], is_long=pos["long"], action=action, size_delta=delta,
-                         size_after=pos["size"], collateral_after=pos["coll"], price=price[pos["market"]],
-                         fee=delta * 0.001, funding=draw(st.floats(-5, 5)) if action != "OPEN" else 0.0,
-                         realized_pnl=draw(st.floats(-1000, 1000))))
+        rows.append({"time": t, "leader": pos["leader"], "position_uid": pos["uid"], "market": pos["market"],
+                         "platform": pos["platform"], "is_long": pos["long"], "action": action, "size_delta": delta,
+                         "size_after": pos["size"], "collateral_after": pos["coll"], "price": price[pos["market"]],
+                         "fee": delta * 0.001, "funding": draw(st.floats(-5, 5)) if action != "OPEN" else 0.0,
+                         "realized_pnl": draw(st.floats(-1000, 1000))})
         observations.append((t, pos["market"], price[pos["market"]]))
     for _ in range(draw(st.integers(0, 10))):
         m = draw(st.sampled_from(MARKETS))

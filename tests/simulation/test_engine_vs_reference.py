@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from copytrade.simulation.engine import STATS, Variants, replay
 from tests.simulation.reference import run_reference

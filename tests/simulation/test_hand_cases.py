@@ -15,9 +15,9 @@ FREE = CopySettings.costless(min_leverage=0.5, max_leverage=100)
 
 def ev(t, action, size_delta, size_after, coll, price, *, uid=1, long=True, leader="0xaa", market="ETH/USD",
        platform="gmx", pnl=0.0, funding=0.0):
-    return dict(time=t, leader=leader, position_uid=uid, market=market, platform=platform, is_long=long,
-                action=action, size_delta=size_delta, size_after=size_after, collateral_after=coll, price=price,
-                fee=0.0, funding=funding, realized_pnl=pnl)
+    return {"time": t, "leader": leader, "position_uid": uid, "market": market, "platform": platform, "is_long": long,
+                "action": action, "size_delta": size_delta, "size_after": size_after, "collateral_after": coll, "price": price,
+                "fee": 0.0, "funding": funding, "realized_pnl": pnl}
 
 
 def run(rows, settings, observations=()):

@@ -68,7 +68,7 @@ def window(conn) -> tuple[datetime, datetime]:
 
 
 def test_ratio_one_reproduces_the_ledger_and_reverse_negates_it(marts):
-    chain, manifest, conn = marts
+    chain, _manifest, conn = marts
     leaders = clean_leaders(chain.ground_truth_dir)
     assert len(leaders) >= 3, "the scenario should have leaders with only closed positions"
     start, end = window(conn)

@@ -269,11 +269,9 @@ def _evaluate_bot_all(stats, margin_b, agg_q, agg_s, marks, b, V, n_markets, buf
     for v in range(V):
         eq = buf[v]
         stats[EQUITY, b, v] = eq
-        if eq > stats[PEAK, b, v]:
-            stats[PEAK, b, v] = eq
+        stats[PEAK, b, v] = max(stats[PEAK, b, v], eq)
         dd = stats[PEAK, b, v] - eq
-        if dd > stats[DD, b, v]:
-            stats[DD, b, v] = dd
+        stats[DD, b, v] = max(stats[DD, b, v], dd)
         if stats[PEAK, b, v] > 0 and dd / stats[PEAK, b, v] > stats[DD_PCT, b, v]:
             stats[DD_PCT, b, v] = dd / stats[PEAK, b, v]
 
@@ -288,11 +286,9 @@ def _evaluate_plan_all(plan, plan_cash, plan_margin, plan_q, plan_s, marks, V, n
             buf[v] += plan_q[m, v] * x - plan_s[m, v]
     for v in range(V):
         pe = buf[v]
-        if pe > plan[0, v]:
-            plan[0, v] = pe
+        plan[0, v] = max(plan[0, v], pe)
         pdd = plan[0, v] - pe
-        if pdd > plan[1, v]:
-            plan[1, v] = pdd
+        plan[1, v] = max(plan[1, v], pdd)
         if plan[0, v] > 0 and pdd / plan[0, v] > plan[2, v]:
             plan[2, v] = pdd / plan[0, v]
 
@@ -481,30 +477,24 @@ def _kernel(ev_time, ev_bot, ev_slot, ev_market, ev_platform, ev_long, ev_action
                     if st[s, v] != 1:
                         continue
                     u = position_pnl(side[s, v], qty[s, v], size[s, v], x)
-                    was = st[s, v]
                     mg = margin[s, v]
-                    long = side[s, v] > 0
+                    stop = (sl_pct[v] > 0 and u <= -sl_pct[v] / 100.0 * mg) or (sl_usd[v] > 0 and u <= -sl_usd[v])
+                    take = (tp_pct[v] > 0 and u >= tp_pct[v] / 100.0 * mg) or (tp_usd[v] > 0 and u >= tp_usd[v])
                     if u <= -mg:
                         _close_part(stats, st, side, size, qty, qty_ref, margin, pos_net, agg_q, agg_s, margin_b,
                                     plan_q, plan_s, plan_margin, plan_cash, b, m, s, v, 1.0, x, x, 0.0, True)
-                        changed = True
-                    elif (sl_pct[v] > 0 and u <= -sl_pct[v] / 100.0 * mg) or (sl_usd[v] > 0 and u <= -sl_usd[v]):
+                    elif stop or take:
                         slip = slippage_fraction(slip_bps[v], impact[v], size[s, v])
                         _close_part(stats, st, side, size, qty, qty_ref, margin, pos_net, agg_q, agg_s, margin_b,
                                     plan_q, plan_s, plan_margin, plan_cash, b, m, s, v, 1.0,
-                                    fill_price(x, not long, slip), x, fee_bps[slot_platform[s], v] / 1e4, False)
-                        stats[STOPS, b, v] += 1
-                        changed = True
-                    elif (tp_pct[v] > 0 and u >= tp_pct[v] / 100.0 * mg) or (tp_usd[v] > 0 and u >= tp_usd[v]):
-                        slip = slippage_fraction(slip_bps[v], impact[v], size[s, v])
-                        _close_part(stats, st, side, size, qty, qty_ref, margin, pos_net, agg_q, agg_s, margin_b,
-                                    plan_q, plan_s, plan_margin, plan_cash, b, m, s, v, 1.0,
-                                    fill_price(x, not long, slip), x, fee_bps[slot_platform[s], v] / 1e4, False)
-                        stats[TAKES, b, v] += 1
-                        changed = True
-                    if st[s, v] != was:
-                        touched[b, v] = True
-                        plan_touched[v] = True
+                                    fill_price(x, side[s, v] < 0, slip), x, fee_bps[slot_platform[s], v] / 1e4,
+                                    False)
+                        stats[STOPS if stop else TAKES, b, v] += 1
+                    else:
+                        continue
+                    changed = True
+                    touched[b, v] = True
+                    plan_touched[v] = True
                 if changed:
                     exited = True
                     _bounds(st, side, size, qty, margin, slot_lo, slot_hi, s, V, sl_pct, sl_usd, tp_pct, tp_usd)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from copytrade.simulation.engine import S, Replay, Variants, replay
+from copytrade.simulation.engine import Replay, S, Variants, replay
 from copytrade.simulation.events import LeaderEvents, PriceSeries
 from copytrade.simulation.settings import CopySettings
 
