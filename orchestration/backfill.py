@@ -118,14 +118,15 @@ def run(
     return report
 
 
-def run_dbt(instance: DagsterInstance | None = None) -> bool:
+def run_dbt(instance: DagsterInstance | None = None, full_refresh: bool = False) -> bool:
     """``dbt build`` of every model, in-process, as the ``dbt_build`` job would; True on success."""
     from orchestration.assets.dbt import dbt_models, dbt_resource
 
     result = materialize(
         [dbt_models], instance=instance or DagsterInstance.get(), resources={"dbt": dbt_resource()},
         raise_on_error=False, tags={"copytrade/source": "cli-backfill"},
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}},
+                    "ops": {dbt_models.op.name: {"config": {"full_refresh": full_refresh}}}},
     )
     return result.success
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, AssetSpec, define_asset_job
+from dagster import AssetExecutionContext, AssetKey, AssetSpec, Config, define_asset_job
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from copytrade.config import dbt_environ, find_project_root
@@ -68,9 +68,17 @@ if "DATABASE_URL" in os.environ:  # the dbt subprocesses read their profile from
 ensure_manifest()
 
 
+class DbtBuildConfig(Config):
+    """``full_refresh``: rebuild the incremental models from scratch (after a model's columns
+    changed, or when the raw data of a chain was replaced wholesale)."""
+
+    full_refresh: bool = False
+
+
 @dbt_assets(manifest=project.manifest_path, dagster_dbt_translator=Translator())
-def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
-    yield from dbt.cli(["build"], context=context).stream()
+def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
+    args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
+    yield from dbt.cli(args, context=context).stream()
 
 
 dbt_build_job = define_asset_job("dbt_build", selection=[dbt_models], description="dbt build of every model (after ingestion).")

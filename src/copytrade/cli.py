@@ -176,6 +176,7 @@ def backfill(
     from_block: int = typer.Option(None, "--from-block", help="First block (its whole partition is materialized)."),
     to_block: int = typer.Option(None, "--to-block", help="Last block (default: the safe head)."),
     run_dbt: bool = typer.Option(True, "--dbt/--no-dbt", help="Run dbt build after the partitions."),
+    full_refresh: bool = typer.Option(False, "--full-refresh", help="dbt: rebuild the incremental models from scratch."),
 ) -> None:
     """Materialize raw-log partitions (contract x block range) in-process, like the Dagster UI,
     then the dbt models."""
@@ -217,7 +218,7 @@ def backfill(
         raise typer.Exit(code=1)
     if run_dbt:
         with console.status("dbt build ..."):
-            ok = bf.run_dbt()
+            ok = bf.run_dbt(full_refresh=full_refresh)
         if not ok:
             _fail(RuntimeError("dbt build failed (see the run in the Dagster UI or dbt_project/target)"))
         console.print("- dbt build done (analytics.perp_trading_event_log, positions, pnl_snapshot_v2, leaderboard)")
@@ -517,12 +518,14 @@ def demo(
         False, "--keep-services", help="Leave the servers and the dev chain running (for `make ui`)."
     ),
 ) -> None:
-    """The main job on local defaults: services, dev chain, seed, backfill, dbt build, and the
-    top 10 of the 30-day leaderboard. What the demo started is stopped at the end."""
+    """The main job on local defaults: services, dev chain, seed, backfill, dbt build, the
+    top 10 of the 30-day leaderboard and an auto-selected copy-trading simulation. What the demo started is stopped at the end."""
     import psycopg
 
     from copytrade.config import Settings, plain_pg_url
+    from copytrade.devchain.anvil import CHAIN_ID
     from copytrade.devchain.chain import DevChainError
+    from copytrade.indexer.health import forget_chain
 
     stack = Stack.from_env()
     chain = _devchain(None)
@@ -535,8 +538,13 @@ def demo(
             chain.down()  # a fresh chain: the demo seeds its own scenario
         info, chain_started = chain.up()
         console.print(f"- dev chain at {info.url}")
+        with _connect(stack) as conn:
+            removed = forget_chain(conn, CHAIN_ID)
+        if removed:
+            console.print(f"- forgot {removed:,} logs of an earlier dev chain")
         devchain_seed(traders=traders, days=days, seed=1, window=300, port=None)
-        backfill(contract=None, from_block=None, to_block=None, run_dbt=True)
+        # a new chain replaced the old one's data: the marts are rebuilt from scratch
+        backfill(contract=None, from_block=None, to_block=None, run_dbt=True, full_refresh=True)
         with psycopg.connect(plain_pg_url(stack.endpoints.database_url)) as conn:
             rows = conn.execute(
                 "SELECT rank, platform, trader, pnl_usd, roi, trades, win_rate, max_drawdown_usd"
@@ -544,6 +552,7 @@ def demo(
                 " ORDER BY pnl_usd DESC LIMIT 10"
             ).fetchall()
         _print_leaderboard(rows)
+        _demo_simulation(stack)
         _print_status(stack)
         console.print(f"Data in {Settings().resolved_home}; `make ui` to explore it in Dagster.")
     except (ServiceError, DevChainError) as exc:
@@ -555,6 +564,30 @@ def demo(
                 console.print("- dev chain stopped")
             for message in stack.down(only_started=True):
                 console.print(f"- {message}")
+
+
+def _demo_simulation(stack: Stack) -> None:
+    """Copy the 5 best GMX traders of the first two thirds of the history over the last third
+    (chosen with data before the window only), $1,000 per position, default costs."""
+    from datetime import timedelta
+
+    from copytrade.simulation.selection import SelectionCriteria
+    from copytrade.simulation.store import make_request
+
+    with _connect(stack) as conn:
+        first, last = conn.execute(
+            "SELECT min(block_time), max(block_time) FROM analytics.perp_trading_event_log"
+        ).fetchone()
+        start = first + (last - first) * 2 / 3
+        request = make_request(
+            leaders=[AUTO_PLACEHOLDER], start=start, end=last + timedelta(seconds=1), platform="gmx", kind="auto",
+            settings=[{"sizing": "fixed", "fixed_collateral_usd": 1_000, "initial_capital_usd": 10_000}],
+        )
+        criteria = SelectionCriteria(count=5, lookback_days=(start - first).total_seconds() / 86_400,
+                                     min_trades=4, rank_by="pnl")
+        console.print(f"- simulating: copy the best 5 GMX traders of {first:%Y-%m-%d} .. {start:%Y-%m-%d} "
+                      f"from {start:%Y-%m-%d} to {last:%Y-%m-%d}")
+        _run_simulation(conn, _auto_leaders(conn, request, criteria))
 
 
 def _print_leaderboard(rows) -> None:

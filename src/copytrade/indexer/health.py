@@ -155,3 +155,19 @@ def roll_back_blocks(conn: psycopg.Connection, registry_rows: list[RegistryRow],
             "DELETE FROM raw.ingested_ranges WHERE chain_id = %s AND to_block >= %s", (chain_id, first)
         )
     return removed
+
+
+def forget_chain(conn: psycopg.Connection, chain_id: int) -> int:
+    """Delete everything stored for a chain, in one transaction; returns logs removed.
+
+    For a dev chain started afresh: the same chain id with other blocks. Its old rows would
+    collide with the new chain's (the raw log key is chain, block, log index) and must go
+    before the new chain is ingested; dbt's next incremental run drops what they fed."""
+    with conn.transaction():
+        tables = [r[0] for r in conn.execute(
+            "SELECT table_name FROM information_schema.columns WHERE table_schema = 'raw'"
+            " AND column_name = 'chain_id' AND table_name NOT IN ('contracts', 'event_logs')"
+        )]
+        for table in sorted(tables):
+            conn.execute(sql.SQL("DELETE FROM raw.{} WHERE chain_id = %s").format(sql.Identifier(table)), (chain_id,))
+        return conn.execute("DELETE FROM raw.event_logs WHERE chain_id = %s", (chain_id,)).rowcount
