@@ -624,9 +624,10 @@ def _kernel(ev_time, ev_bot, ev_slot, ev_market, ev_platform, ev_long, ev_action
                 leader_size[s] = ev_after[i]
                 _bounds(st, side, size, qty, margin, slot_lo, slot_hi, s, V, sl_pct, sl_usd, tp_pct, tp_usd)
             elif a == DECREASE:
+                # the copies shrank in proportion: their exit prices stayed or moved away, so
+                # the slot's bounds stay valid (conservative) without recomputing them
                 leader_qty[s] *= 1.0 - phi
                 leader_size[s] = ev_after[i]
-                _bounds(st, side, size, qty, margin, slot_lo, slot_hi, s, V, sl_pct, sl_usd, tp_pct, tp_usd)
             else:
                 leader_size[s] = 0.0
                 leader_qty[s] = 0.0
