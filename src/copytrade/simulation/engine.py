@@ -246,15 +246,27 @@ def _bot_equity(stats, margin_b, agg_q, agg_s, marks, b, v, n_markets):
 
 
 @njit(cache=True, error_model="numpy")
+def _track(peak, dd, dd_pct, eq):
+    """(peak, max drawdown, max drawdown % of peak) after one more equity point."""
+    peak = max(peak, eq)
+    fall = peak - eq
+    dd = max(dd, fall)
+    if peak > 0 and fall / peak > dd_pct:
+        dd_pct = fall / peak
+    return peak, dd, dd_pct
+
+
+@njit(cache=True, error_model="numpy")
+def _set_bot_equity(stats, b, v, eq):
+    stats[EQUITY, b, v] = eq
+    stats[PEAK, b, v], stats[DD, b, v], stats[DD_PCT, b, v] = _track(
+        stats[PEAK, b, v], stats[DD, b, v], stats[DD_PCT, b, v], eq)
+
+
+@njit(cache=True, error_model="numpy")
 def _evaluate_bot(stats, margin_b, agg_q, agg_s, marks, b, v, n_markets):
     """Equity of bot b in variant v at the latest marks, then its peak and drawdowns."""
-    eq = _bot_equity(stats, margin_b, agg_q, agg_s, marks, b, v, n_markets)
-    stats[EQUITY, b, v] = eq
-    stats[PEAK, b, v] = max(stats[PEAK, b, v], eq)
-    dd = stats[PEAK, b, v] - eq
-    stats[DD, b, v] = max(stats[DD, b, v], dd)
-    if stats[PEAK, b, v] > 0 and dd / stats[PEAK, b, v] > stats[DD_PCT, b, v]:
-        stats[DD_PCT, b, v] = dd / stats[PEAK, b, v]
+    _set_bot_equity(stats, b, v, _bot_equity(stats, margin_b, agg_q, agg_s, marks, b, v, n_markets))
 
 
 @njit(cache=True, error_model="numpy")
@@ -267,13 +279,7 @@ def _evaluate_bot_all(stats, margin_b, agg_q, agg_s, marks, b, V, n_markets, buf
         for v in range(V):
             buf[v] += agg_q[b, m, v] * x - agg_s[b, m, v]
     for v in range(V):
-        eq = buf[v]
-        stats[EQUITY, b, v] = eq
-        stats[PEAK, b, v] = max(stats[PEAK, b, v], eq)
-        dd = stats[PEAK, b, v] - eq
-        stats[DD, b, v] = max(stats[DD, b, v], dd)
-        if stats[PEAK, b, v] > 0 and dd / stats[PEAK, b, v] > stats[DD_PCT, b, v]:
-            stats[DD_PCT, b, v] = dd / stats[PEAK, b, v]
+        _set_bot_equity(stats, b, v, buf[v])
 
 
 @njit(cache=True, error_model="numpy")
@@ -285,12 +291,7 @@ def _evaluate_plan_all(plan, plan_cash, plan_margin, plan_q, plan_s, marks, V, n
         for v in range(V):
             buf[v] += plan_q[m, v] * x - plan_s[m, v]
     for v in range(V):
-        pe = buf[v]
-        plan[0, v] = max(plan[0, v], pe)
-        pdd = plan[0, v] - pe
-        plan[1, v] = max(plan[1, v], pdd)
-        if plan[0, v] > 0 and pdd / plan[0, v] > plan[2, v]:
-            plan[2, v] = pdd / plan[0, v]
+        plan[0, v], plan[1, v], plan[2, v] = _track(plan[0, v], plan[1, v], plan[2, v], buf[v])
 
 
 @njit(cache=True, error_model="numpy")
@@ -303,12 +304,8 @@ def _plan_equity(plan_cash, plan_margin, plan_q, plan_s, marks, v, n_markets):
 
 @njit(cache=True, error_model="numpy")
 def _evaluate_plan(plan, plan_cash, plan_margin, plan_q, plan_s, marks, v, n_markets):
-    pe = _plan_equity(plan_cash, plan_margin, plan_q, plan_s, marks, v, n_markets)
-    plan[0, v] = max(plan[0, v], pe)
-    pdd = plan[0, v] - pe
-    plan[1, v] = max(plan[1, v], pdd)
-    if plan[0, v] > 0 and pdd / plan[0, v] > plan[2, v]:
-        plan[2, v] = pdd / plan[0, v]
+    plan[0, v], plan[1, v], plan[2, v] = _track(
+        plan[0, v], plan[1, v], plan[2, v], _plan_equity(plan_cash, plan_margin, plan_q, plan_s, marks, v, n_markets))
 
 
 @njit(cache=True, error_model="numpy")
