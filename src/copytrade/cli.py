@@ -295,7 +295,9 @@ def simulate(
     impact_bps: str = typer.Option(None, "--impact-bps", help="Extra slippage bps per $1M notional."),
     no_fees: bool = typer.Option(False, "--no-fees", help="No venue fees."),
     no_funding: bool = typer.Option(False, "--no-funding", help="No funding / borrowing."),
-    auto: bool = typer.Option(False, "--auto", help="Choose the leaders from data before --from (needs --platform)."),
+    grid: list[str] = typer.Option(None, "--grid", help="FIELD=MIN:MAX:STEP (repeatable): one variant per combination,"
+                                   " e.g. --grid stop_loss_pct=10:50:10 --grid ratio=0.5:2:0.5; ranked by net PnL."),
+    auto: bool = typer.Option(False, "--auto", help="Choose the leaders from data before --from (needs --platform); sizing defaults to fixed (standard) collateral."),
     auto_count: str = typer.Option(None, "--auto-count", help="--auto: how many leaders (default 10)."),
     lookback_days: str = typer.Option(None, "--lookback-days", help="--auto: days before --from to judge on (default 30)."),
     min_trades: str = typer.Option(None, "--min-trades", help="--auto: at least this many trades in the lookback."),
@@ -327,8 +329,11 @@ def simulate(
         "fee_bps": {venue: 0.0 for venue in DEFAULT_FEE_BPS} if no_fees else None,
         "funding": False if no_funding else None,
     }
+    if auto and sizing is None:  # an auto plan copies with standard collateral (--fixed-collateral)
+        values["sizing"] = "fixed"
+    base = {k: v for k, v in values.items() if v is not None}
     fields = {"leaders": _split(leaders), "start": start, "end": end, "platform": platform,
-              "settings": [{k: v for k, v in values.items() if v is not None}]}
+              "settings": _grid_settings(base, grid) if grid else [base]}
     criteria = None
     if auto:
         criteria = _auto_criteria(fields, {
@@ -350,6 +355,32 @@ def simulate(
 
 
 AUTO_PLACEHOLDER = "<auto>"
+
+
+def _grid_settings(base: dict, grid: list[str]) -> list[dict]:
+    """The settings variants of ``--grid FIELD=MIN:MAX:STEP`` options over the other flags."""
+    from pydantic import ValidationError
+
+    from copytrade.simulation.research import GridError, expand_grid
+    from copytrade.simulation.settings import CopySettings
+
+    ranges = {}
+    for spec in grid:
+        name, _, bounds = spec.partition("=")
+        try:
+            low, high, step = (float(x) for x in bounds.split(":"))
+        except ValueError:
+            _fail_fields([("grid", f"{spec!r} is not FIELD=MIN:MAX:STEP")])
+        ranges[name.strip()] = (low, high, step)
+    try:
+        settings = CopySettings.model_validate(base)
+    except ValidationError as exc:
+        _fail_fields([(".".join(str(p) for p in err["loc"]), err["msg"].removeprefix("Value error, "))
+                      for err in exc.errors()])
+    try:
+        return [variant.model_dump() for variant in expand_grid(settings, ranges)]
+    except GridError as exc:
+        _fail_fields([("grid", str(exc))])
 
 
 def _auto_criteria(fields: dict, values: dict):
@@ -433,6 +464,9 @@ def _pct(value) -> str:
     return f"{value:.1%}" if value is not None else "-"
 
 
+GRID_ROWS = 20  # variants listed by `simulate` (all are stored)
+
+
 def _print_simulation(conn, sid: str) -> None:
     """The stored plan variants (best first), the best variant's bots and its equity sparkline."""
     from rich.table import Table
@@ -452,11 +486,16 @@ def _print_simulation(conn, sid: str) -> None:
 
     window = f"{sim['window_start']:%Y-%m-%d %H:%M} -> {sim['window_end']:%Y-%m-%d %H:%M} UTC"
     table = Table(title=f"Simulation {sid}: {len(sim['leaders'])} leaders, {window}")
-    for column in ("rank", "variant", *columns):
-        table.add_column(column, justify="right")
-    for row in plans:
-        table.add_row(str(row["rank"]), str(row["variant"]), *metric_cells(row))
-    console.print(table, width=160)
+    varying = sorted(k for k in plans[0]["settings"] if len({str(p["settings"].get(k)) for p in plans}) > 1)
+    for column in ("rank", "variant", *(["settings"] if varying else []), *columns):
+        table.add_column(column, justify="left" if column == "settings" else "right")
+    shown = plans[:GRID_ROWS]
+    for row in shown:
+        differs = [", ".join(f"{k}={row['settings'][k]}" for k in varying)] if varying else []
+        table.add_row(str(row["rank"]), str(row["variant"]), *differs, *metric_cells(row))
+    if len(plans) > len(shown):
+        table.caption = f"best {len(shown)} of {len(plans)} variants"
+    console.print(table, width=180)
     best = plans[0]["variant"]
     bots = Table(title=f"Bots of variant {best}")
     bots.add_column("leader", justify="left")

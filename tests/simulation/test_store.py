@@ -246,3 +246,22 @@ def test_cli_auto_selects_leaders_before_the_window(marts, window):
     bad = run_cli("--auto", "--from", middle.isoformat(), "--to", end.isoformat(), "--min-r2", "2")
     message = " ".join(bad.stderr.split())
     assert bad.returncode == 1 and "platform (--platform)" in message and "min_r2 (--min-r2)" in message
+
+
+def test_cli_grid_stores_and_ranks_every_variant(marts, window):
+    leaders, start, end = window
+    result = run_cli("--leaders", ",".join(leaders), "--from", start.isoformat(), "--to", end.isoformat(),
+                     "--sizing", "fixed", "--grid", "stop_loss_pct=10:30:10", "--grid", "fixed_collateral_usd=100:200:100")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    sid = result.stdout.split("Simulation ", 1)[1].split(":", 1)[0]
+    plans = marts.execute("select variant, rank, net_pnl, settings from app.simulation_plans"
+                          " where simulation_id = %s order by rank", (sid,)).fetchall()
+    assert len(plans) == 6
+    assert [p[1] for p in plans] == list(range(1, 7))
+    assert all(a[2] >= b[2] for a, b in zip(plans, plans[1:]))
+    assert {(p[3]["stop_loss_pct"], p[3]["fixed_collateral_usd"]) for p in plans} == {
+        (sl, c) for sl in (10.0, 20.0, 30.0) for c in (100.0, 200.0)}
+    assert "stop_loss_pct=" in result.stdout
+    bad = run_cli("--leaders", ",".join(leaders), "--from", start.isoformat(), "--to", end.isoformat(),
+                  "--grid", "no_such_field=1:2:1")
+    assert bad.returncode == 1 and "grid" in bad.stderr and "no_such_field" in bad.stderr

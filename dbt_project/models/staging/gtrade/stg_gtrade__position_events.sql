@@ -7,7 +7,17 @@
       MarketExecuted | LimitExecuted | PositionSizeIncreaseExecuted
         | PositionSizeDecreaseExecuted | LeverageUpdateExecuted            <- the anchor
     (a lone GovFeeCharged is the fee of a leverage update). Amounts are worked out in the
-    diamond's integer units and converted to USD at the end. -#}
+    diamond's integer units and converted to USD at the end.
+
+    A table, like Synthetix's: the per-trade windows need each trade's whole history, so no
+    consumer filter pushes down into them; built once per run, it serves this model's data
+    tests and the incremental event log without recomputing the joins for each of them. -#}
+{{
+    config(
+        materialized='table',
+        indexes=[{'columns': ['chain_id', 'block_number']}],
+    )
+}}
 
 with
 
