@@ -156,9 +156,6 @@ class Replay:
     events: int
     variants: int
 
-    def stat(self, name: str) -> np.ndarray:
-        return self.stats[:, :, S[name]]
-
 
 def reference_prices(events: LeaderEvents, prices: PriceSeries, delays: np.ndarray) -> np.ndarray:
     """(E, D): the fill reference price of every event for every distinct delay."""

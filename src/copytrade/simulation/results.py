@@ -83,6 +83,8 @@ def _metrics(values: dict[str, float], capital: float, dd_usd: float, dd_pct: fl
     )
 
 
+BOT_CURVES_UP_TO = 4096
+
 SUMMED = ("gross_pnl", "leader_pnl", "fees", "funding", "slippage", "trades", "positions", "wins", "losses",
           "win_usd", "loss_usd", "liquidations", "stops", "takes", "open_positions")
 
@@ -114,11 +116,12 @@ def summarize(result: Replay, events: LeaderEvents, variants: Variants) -> list[
 def simulate(events: LeaderEvents, prices: PriceSeries, settings: list[CopySettings] | CopySettings,
              end_time: int | None = None, curve_interval: int = 3600) -> list[PlanResult]:
     """Replay every settings variant (one pass) and summarize. Equity curves are kept per
-    bot for small grids (V <= 16) and per plan always."""
+    plan always, and per bot while variants x bots <= BOT_CURVES_UP_TO (each point of a bot
+    curve costs a pass over its markets for every variant)."""
     settings = [settings] if isinstance(settings, CopySettings) else list(settings)
     variants = Variants.build(settings, events.platforms, events.markets)
     result = replay(events, prices, variants, end_time=end_time, curve_interval=curve_interval,
-                    bot_curves=len(settings) * max(1, len(events.leaders)) <= 4096)
+                    bot_curves=len(settings) * max(1, len(events.leaders)) <= BOT_CURVES_UP_TO)
     return summarize(result, events, variants)
 
 
