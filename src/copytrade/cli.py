@@ -236,6 +236,7 @@ SIMULATE_FLAGS: dict[str, str] = {
     "stop_loss_pct": "--stop-loss-pct", "take_profit_pct": "--take-profit-pct", "stop_loss_usd": "--stop-loss-usd",
     "take_profit_usd": "--take-profit-usd", "copy_delay_seconds": "--delay", "slippage_bps": "--slippage-bps",
     "impact_bps_per_million": "--impact-bps", "fee_bps": "--no-fees", "funding": "--no-funding",
+    "grid": "--grid", "walk_forward": "--walk-forward",
 }
 
 
@@ -298,6 +299,8 @@ def simulate(
     grid: list[str] = typer.Option(None, "--grid", help="FIELD=MIN:MAX:STEP (repeatable): one variant per combination,"
                                    " e.g. --grid stop_loss_pct=10:50:10 --grid ratio=0.5:2:0.5; ranked by net PnL."),
     auto: bool = typer.Option(False, "--auto", help="Choose the leaders from data before --from (needs --platform); sizing defaults to fixed (standard) collateral."),
+    walk_forward: float = typer.Option(None, "--walk-forward", help="--auto: consecutive windows of this many days over"
+                                       " --from..--to, each copying leaders chosen before it (printed, not stored)."),
     auto_count: str = typer.Option(None, "--auto-count", help="--auto: how many leaders (default 10)."),
     lookback_days: str = typer.Option(None, "--lookback-days", help="--auto: days before --from to judge on (default 30)."),
     min_trades: str = typer.Option(None, "--min-trades", help="--auto: at least this many trades in the lookback."),
@@ -346,15 +349,44 @@ def simulate(
         request = make_request(**{k: v for k, v in fields.items() if v is not None})
     except InvalidRequest as exc:
         _fail_fields(exc.problems)
+    if walk_forward is not None and (criteria is None or walk_forward <= 0):
+        _fail_fields([("walk_forward", "needs --auto and a positive number of days")])
     stack = Stack.from_env()
     os.environ.update(stack.endpoints.environ())
     with _connect(stack) as conn:
+        if walk_forward is not None:
+            _run_walk_forward(conn, request, criteria, walk_forward)
+            return
         if criteria is not None:
             request = _auto_leaders(conn, request, criteria)
         _run_simulation(conn, request)
 
 
 AUTO_PLACEHOLDER = "<auto>"
+
+
+def _run_walk_forward(conn, request, criteria, days: float) -> None:
+    """Walk-forward research: per window, leaders chosen with data before it, then copied."""
+    from rich.table import Table
+
+    from copytrade.simulation.research import walk_forward
+
+    results = walk_forward(conn, request.platform, request.start, request.end, days, criteria, request.settings)
+    table = Table(title=f"Walk-forward on {request.platform}: {len(results)} windows of {days:g} days")
+    for column in ("window (UTC)", "leaders", "net PnL", "follower PnL", "leader PnL", "cost", "max DD", "trades"):
+        table.add_column(column, justify="left" if column == "window (UTC)" else "right")
+    total = 0.0
+    for w in results:
+        span = f"{w.start:%Y-%m-%d %H:%M} -> {w.end:%Y-%m-%d %H:%M}"
+        m = w.metrics
+        if m is None:
+            table.add_row(span, str(len(w.leaders)), f"skipped: {w.skipped}", "", "", "", "", "")
+            continue
+        total += m.net_pnl
+        table.add_row(span, str(len(w.leaders)), _money(m.net_pnl), _money(m.follower_pnl), _money(m.leader_pnl),
+                      _money(m.cost), _money(m.max_drawdown_usd), str(m.trades))
+    table.caption = f"net PnL over all windows: {_money(total)} USD"
+    console.print(table, width=160)
 
 
 def _grid_settings(base: dict, grid: list[str]) -> list[dict]:

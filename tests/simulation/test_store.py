@@ -265,3 +265,16 @@ def test_cli_grid_stores_and_ranks_every_variant(marts, window):
     bad = run_cli("--leaders", ",".join(leaders), "--from", start.isoformat(), "--to", end.isoformat(),
                   "--grid", "no_such_field=1:2:1")
     assert bad.returncode == 1 and "grid" in bad.stderr and "no_such_field" in bad.stderr
+
+
+def test_cli_walk_forward_selects_per_window(marts, window):
+    _, start, end = window
+    result = run_cli("--auto", "--platform", "gmx", "--auto-count", "2", "--lookback-days", "1",
+                     "--walk-forward", "1", "--from", start.isoformat(), "--to", end.isoformat())
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "Walk-forward on gmx" in result.stdout and "net PnL over all windows" in result.stdout
+    # the first window has no data before it to choose from
+    assert "skipped" in result.stdout
+    bad = run_cli("--walk-forward", "1", "--leaders", "0x" + "aa" * 20, "--from", start.isoformat(),
+                  "--to", end.isoformat())
+    assert bad.returncode == 1 and "walk_forward (--walk-forward)" in " ".join(bad.stderr.split())
