@@ -24,7 +24,8 @@ same text, and property tests hold the two equal):
   LIQUIDATE close it whole (a loss beyond the margin is capped at the margin: a follower
   liquidation).
 - Fills: the reference price is the event's price without delay, else the first observed
-  price of the market at or after time + delay (the last one if none); the fill adds
+  price of the market at or after time + delay (the last one if none; the copy is still
+  booked in the stream at the leader's event, at that later price); the fill adds
   slippage against the follower; fee = venue bps x notional; funding (when on) = the
   leader's funding on the event x follower size / leader size before it.
 - Results: follower PnL at reference prices (realized + unrealized at the window end),
